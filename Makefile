@@ -1,0 +1,119 @@
+# orders-pipeline build. One Makefile, out-of-tree objects:
+#   build/      release-ish build (-O2 -g)
+#   build-san/  AddressSanitizer + UndefinedBehaviorSanitizer (make SAN=1 ...)
+#
+# Targets: all (default), test, unit, integration, up, down, install, fmt,
+#          fmt-check, clean. `make help` lists them.
+
+SAN ?= 0
+ifeq ($(SAN),0)
+  BUILD    := build
+  SANFLAGS :=
+else ifeq ($(SAN),1)
+  BUILD    := build-san
+  SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+  $(error SAN must be 0 or 1, not '$(SAN)')
+endif
+
+CC      ?= cc
+PKGS    := libmicrohttpd rdkafka hiredis libpq libcjson libcurl openssl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wformat=2 -Wvla -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+           -pthread -MMD -MP -Icommon $(PKG_CFLAGS) $(SANFLAGS)
+LDFLAGS += -pthread -Wl,--as-needed $(SANFLAGS)
+LDLIBS  += $(PKG_LIBS) -lm
+
+# ---- sources ---------------------------------------------------------------
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+LIBCOMMON  := $(BUILD)/libcommon.a
+
+# A service is a folder under services/ holding at least one .c file.
+SERVICES := $(notdir $(patsubst %/,%,$(dir $(wildcard services/*/*.c))))
+SERVICES := $(sort $(SERVICES))
+BINS     := $(SERVICES:%=$(BUILD)/bin/%)
+
+UNIT_SRC  := $(shell find tests/unit -name '*.c' 2>/dev/null | sort)
+UNIT_OBJ  := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN  := $(BUILD)/tests/unit_tests
+
+INTEG_SRC := $(shell find tests/integration -name '*.c' 2>/dev/null | sort)
+INTEG_OBJ := $(INTEG_SRC:%.c=$(BUILD)/%.o)
+INTEG_BIN := $(BUILD)/tests/integration_tests
+
+# Unit tests of a service link that service's objects except its main.c.
+SERVICE_LIB_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(filter-out %/main.c,$(wildcard services/*/*.c)))
+
+.PHONY: all test unit integration tests up down install fmt fmt-check clean help
+.DEFAULT_GOAL := all
+
+all: $(BINS) $(UNIT_BIN) $(INTEG_BIN)
+
+tests: $(UNIT_BIN) $(INTEG_BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIBCOMMON): $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+# Each service binary: its own objects + libcommon.
+.SECONDEXPANSION:
+$(BUILD)/bin/%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard services/%/*.c)) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(UNIT_BIN): $(UNIT_OBJ) $(SERVICE_LIB_OBJ) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+
+$(INTEG_BIN): $(INTEG_OBJ) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+
+# ---- the two commands ------------------------------------------------------
+# make test: install what is missing, build, start what the tests need, run
+# every suite, stop what it started. Output ends with "N passed, N failed".
+test:
+	@scripts/test.sh
+
+# Unit suites only (no servers needed).
+unit: $(UNIT_BIN)
+	@scripts/run-suites.sh $(UNIT_BIN)
+
+# Integration suites against an already running stack (make up first).
+integration: $(INTEG_BIN)
+	@scripts/run-suites.sh $(INTEG_BIN)
+
+# make up: install, build, start the local stack and services, print an example.
+up:
+	@scripts/up.sh
+
+down:
+	@scripts/stack.sh down
+
+install:
+	@scripts/install.sh
+
+# ---- formatting --------------------------------------------------------------
+FMT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+fmt:
+	clang-format -i $(FMT_SRC)
+
+fmt-check:
+	clang-format --dry-run --Werror $(FMT_SRC)
+
+clean:
+	rm -rf build build-san
+
+help:
+	@sed -n '1,10p' Makefile
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
