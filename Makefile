@@ -82,7 +82,7 @@ $(INTEG_BIN): $(INTEG_OBJ) $(LIBCOMMON)
 # make test: install what is missing, build, start what the tests need, run
 # every suite, stop what it started. Output ends with "N passed, N failed".
 test:
-	@scripts/test.sh
+	@SAN=$(SAN) scripts/test.sh
 
 # Unit suites only (no servers needed).
 unit: $(UNIT_BIN)
@@ -90,11 +90,12 @@ unit: $(UNIT_BIN)
 
 # Integration suites against an already running stack (make up first).
 integration: $(INTEG_BIN)
-	@scripts/run-suites.sh $(INTEG_BIN)
+	@set -a && . scripts/local.env && set +a && \
+	  scripts/run-suites.sh "CRITERION_JOBS=1 $(INTEG_BIN)"
 
 # make up: install, build, start the local stack and services, print an example.
 up:
-	@scripts/up.sh
+	@SAN=$(SAN) scripts/up.sh
 
 down:
 	@scripts/stack.sh down

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `make test`: install what is missing, build, start what the tests need, run
+# every suite, stop what this run started (servers already running are left
+# alone). Ends with the line "N passed, N failed".
+STEP=test
+. "$(dirname "$0")/lib.sh"
+: "${SAN:=0}"
+BUILD_DIR=build; [[ $SAN == 1 ]] && BUILD_DIR=build-san
+
+"$ROOT/scripts/install.sh"
+
+say "building (SAN=$SAN)"
+make -C "$ROOT" -s -j"$(nproc)" SAN="$SAN" all
+
+COMPONENTS=(postgres redis kafka s3)
+started=()
+cleanup() {
+  local rc=$?
+  for ((i = ${#started[@]} - 1; i >= 0; i--)); do
+    "$ROOT/scripts/${started[i]}.sh" stop || true
+  done
+  exit $rc
+}
+trap cleanup EXIT INT TERM
+for c in "${COMPONENTS[@]}"; do
+  if ! "$ROOT/scripts/$c.sh" status >/dev/null 2>&1; then
+    started+=("$c")
+  fi
+  "$ROOT/scripts/$c.sh" start
+done
+
+suites=(
+  "$ROOT/$BUILD_DIR/tests/unit_tests"
+  "$ROOT/scripts/fmt-check.sh"
+)
+[[ -x "$ROOT/tests/contracts/run.sh" ]] && suites+=("$ROOT/tests/contracts/run.sh")
+# Integration suites share real servers: one test at a time.
+suites+=("CRITERION_JOBS=1 $ROOT/$BUILD_DIR/tests/integration_tests")
+
+cd "$ROOT"
+"$ROOT/scripts/run-suites.sh" "${suites[@]}"
