@@ -39,8 +39,7 @@ int strbuf_puts(struct strbuf *sb, const char *s);
 int strbuf_putc(struct strbuf *sb, char c);
 
 /* Appends printf-formatted text. Same contract as strbuf_append. */
-int strbuf_printf(struct strbuf *sb, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int strbuf_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int strbuf_vprintf(struct strbuf *sb, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
