@@ -4,7 +4,8 @@
 # Each argument is one suite's command line: a Criterion binary (its
 # "Synthesis: Tested: T | Passing: P | Failing: F | Crashing: C" line is read)
 # or any program that ends with a line "N passed, N failed". A suite that exits
-# non-zero without such a line counts as one failure. The last line printed is
+# non-zero without such a line counts as one failure, and so does any
+# sanitizer report in its output. The last line printed is
 # always "N passed, N failed"; the exit status is non-zero if anything failed.
 set -uo pipefail
 
@@ -30,6 +31,12 @@ for suite in "$@"; do
     fail=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$plain")
   else
     pass=0; fail=0
+  fi
+  # Sanitizer reports from forked test workers do not always fail the test
+  # that caused them: any report fails the suite.
+  if grep -qE 'ERROR: (Leak|Address|Thread)Sanitizer|runtime error:' <<<"$clean"; then
+    echo "sanitizer report in this suite: counted as a failure"
+    fail=$((fail + 1))
   fi
   if ((rc != 0 && fail == 0)); then
     echo "suite exited with status $rc: counted as a failure"
