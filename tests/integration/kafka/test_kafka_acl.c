@@ -1,0 +1,212 @@
+/* Least privilege in Kafka: each SCRAM user may do exactly what DESIGN.md
+ * grants it. Runs against the real local broker (KRaft, StandardAuthorizer).
+ * Every denial is paired with a grant of the same shape, so a broken broker
+ * or a wrong password cannot make a test pass by accident. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../support/itest_env.h"
+#include "kafka_conf.h"
+
+#define KACL_TIMEOUT_MS 20000
+
+/* The first error librdkafka reported through the error callback. */
+struct kacl_errors {
+    rd_kafka_resp_err_t first;
+};
+
+static void kacl_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+    (void)rk;
+    (void)reason;
+    struct kacl_errors *e = opaque;
+    if (e && e->first == RD_KAFKA_RESP_ERR_NO_ERROR)
+        e->first = (rd_kafka_resp_err_t)err;
+}
+
+static void kacl_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+    (void)rk;
+    (void)opaque;
+    *(rd_kafka_resp_err_t *)m->_private = m->err;
+}
+
+static struct kafka_settings kacl_settings(const char *who) {
+    static char user_var[64], pass_var[64];
+    snprintf(user_var, sizeof user_var, "KAFKA_%s_USER", who);
+    snprintf(pass_var, sizeof pass_var, "KAFKA_%s_PASSWORD", who);
+    struct kafka_settings s = {
+        .bootstrap = itest_env("KAFKA_BOOTSTRAP"),
+        .security_protocol = "SASL_PLAINTEXT",
+        .sasl_mechanism = itest_env("KAFKA_SASL_MECHANISM"),
+        .username = itest_env(user_var),
+        .password = itest_env(pass_var),
+        .client_id = "itest-acl",
+    };
+    return s;
+}
+
+/* Produces one record as user `who` to `topic`; returns the delivery result. */
+static rd_kafka_resp_err_t kacl_produce(const char *who, const char *topic) {
+    struct kafka_settings s = kacl_settings(who);
+    char err[512];
+    rd_kafka_conf_t *conf = kafka_conf_producer(&s, NULL, err, sizeof err);
+    cr_assert(conf, "%s", err);
+    rd_kafka_conf_set_dr_msg_cb(conf, kacl_dr_cb);
+    cr_assert_eq(rd_kafka_conf_set(conf, "message.timeout.ms", "15000", err, sizeof err),
+                 RD_KAFKA_CONF_OK);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    cr_assert(rk, "%s", err);
+    rd_kafka_resp_err_t result = RD_KAFKA_RESP_ERR__IN_PROGRESS;
+    rd_kafka_resp_err_t e = rd_kafka_producev(
+        rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY("itest/acl", 9),
+        RD_KAFKA_V_VALUE("{}", 2), RD_KAFKA_V_OPAQUE(&result), RD_KAFKA_V_END);
+    cr_assert_eq(e, RD_KAFKA_RESP_ERR_NO_ERROR, "producev: %s", rd_kafka_err2str(e));
+    rd_kafka_flush(rk, KACL_TIMEOUT_MS);
+    rd_kafka_destroy(rk);
+    return result;
+}
+
+/* Subscribes as `who` in `group` to `topic` and polls until the first error
+ * or assignment; returns NO_ERROR once partitions were assigned. */
+static rd_kafka_resp_err_t kacl_consume(const char *who, const char *group, const char *topic) {
+    struct kafka_settings s = kacl_settings(who);
+    char err[512];
+    rd_kafka_conf_t *conf = kafka_conf_consumer(&s, group, err, sizeof err);
+    cr_assert(conf, "%s", err);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    cr_assert(rk, "%s", err);
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, topic, RD_KAFKA_PARTITION_UA);
+    cr_assert_eq(rd_kafka_subscribe(rk, topics), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_topic_partition_list_destroy(topics);
+
+    rd_kafka_resp_err_t result = RD_KAFKA_RESP_ERR__TIMED_OUT;
+    for (int waited = 0; waited < KACL_TIMEOUT_MS; waited += 200) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+        if (m) {
+            rd_kafka_resp_err_t merr = m->err;
+            rd_kafka_message_destroy(m);
+            if (merr != RD_KAFKA_RESP_ERR_NO_ERROR && merr != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                result = merr;
+                break;
+            }
+        }
+        rd_kafka_topic_partition_list_t *assigned = NULL;
+        if (rd_kafka_assignment(rk, &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            int n = assigned->cnt;
+            rd_kafka_topic_partition_list_destroy(assigned);
+            if (n > 0) {
+                result = RD_KAFKA_RESP_ERR_NO_ERROR;
+                break;
+            }
+        }
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return result;
+}
+
+/* Initialises transactions as the publisher with `txn_id`. */
+static rd_kafka_resp_err_t kacl_init_transactions(const char *txn_id) {
+    struct kafka_settings s = kacl_settings("PUBLISHER");
+    char err[512];
+    rd_kafka_conf_t *conf = kafka_conf_producer(&s, txn_id, err, sizeof err);
+    cr_assert(conf, "%s", err);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    cr_assert(rk, "%s", err);
+    rd_kafka_error_t *error = rd_kafka_init_transactions(rk, KACL_TIMEOUT_MS);
+    rd_kafka_resp_err_t code = error ? rd_kafka_error_code(error) : RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (error)
+        rd_kafka_error_destroy(error);
+    rd_kafka_destroy(rk);
+    return code;
+}
+
+static const char *kacl_topic(const char *var, const char *suffix) {
+    static char buf[4][128];
+    static int next;
+    char *out = buf[next++ % 4];
+    snprintf(out, sizeof buf[0], "%s%s", itest_env(var), suffix);
+    return out;
+}
+
+#define cr_assert_kafka(got, want)                                                                 \
+    cr_assert_eq((got), (want), "got %s (%s), want %s", rd_kafka_err2name(got),                    \
+                 rd_kafka_err2str(got), rd_kafka_err2name(want))
+
+Test(kafka_acl, publisher_writes_every_subscription_topic, .timeout = 60) {
+    cr_assert_kafka(kacl_produce("PUBLISHER", kacl_topic("KAFKA_TOPIC_BILLING", "")),
+                    RD_KAFKA_RESP_ERR_NO_ERROR);
+    cr_assert_kafka(kacl_produce("PUBLISHER", kacl_topic("KAFKA_TOPIC_ARCHIVE", "")),
+                    RD_KAFKA_RESP_ERR_NO_ERROR);
+}
+
+Test(kafka_acl, publisher_cannot_write_dead_letters, .timeout = 60) {
+    cr_assert_kafka(kacl_produce("PUBLISHER", kacl_topic("KAFKA_TOPIC_BILLING", ".dlq")),
+                    RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+}
+
+Test(kafka_acl, billing_writes_only_its_dead_letters, .timeout = 90) {
+    cr_assert_kafka(kacl_produce("BILLING", kacl_topic("KAFKA_TOPIC_BILLING", ".dlq")),
+                    RD_KAFKA_RESP_ERR_NO_ERROR);
+    cr_assert_kafka(kacl_produce("BILLING", kacl_topic("KAFKA_TOPIC_ARCHIVE", "")),
+                    RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    cr_assert_kafka(kacl_produce("BILLING", kacl_topic("KAFKA_TOPIC_BILLING", "")),
+                    RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    cr_assert_kafka(kacl_produce("BILLING", kacl_topic("KAFKA_TOPIC_ARCHIVE", ".dlq")),
+                    RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+}
+
+Test(kafka_acl, archive_writes_only_its_dead_letters, .timeout = 90) {
+    cr_assert_kafka(kacl_produce("ARCHIVE", kacl_topic("KAFKA_TOPIC_ARCHIVE", ".dlq")),
+                    RD_KAFKA_RESP_ERR_NO_ERROR);
+    cr_assert_kafka(kacl_produce("ARCHIVE", kacl_topic("KAFKA_TOPIC_BILLING", "")),
+                    RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    cr_assert_kafka(kacl_produce("ARCHIVE", kacl_topic("KAFKA_TOPIC_ARCHIVE", "")),
+                    RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+}
+
+Test(kafka_acl, billing_reads_its_topic_in_its_group, .timeout = 60) {
+    cr_assert_kafka(kacl_consume("BILLING", itest_env("KAFKA_GROUP_BILLING"),
+                                 kacl_topic("KAFKA_TOPIC_BILLING", "")),
+                    RD_KAFKA_RESP_ERR_NO_ERROR);
+}
+
+Test(kafka_acl, archive_cannot_read_billing_topic, .timeout = 60) {
+    cr_assert_kafka(kacl_consume("ARCHIVE", itest_env("KAFKA_GROUP_ARCHIVE"),
+                                 kacl_topic("KAFKA_TOPIC_BILLING", "")),
+                    RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+}
+
+Test(kafka_acl, billing_cannot_use_another_group, .timeout = 60) {
+    cr_assert_kafka(kacl_consume("BILLING", itest_env("KAFKA_GROUP_ARCHIVE"),
+                                 kacl_topic("KAFKA_TOPIC_BILLING", "")),
+                    RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED);
+}
+
+Test(kafka_acl, publisher_transactional_ids_are_prefixed, .timeout = 60) {
+    char ok_id[128];
+    snprintf(ok_id, sizeof ok_id, "%sitest", itest_env("KAFKA_TRANSACTIONAL_ID_PREFIX"));
+    cr_assert_kafka(kacl_init_transactions(ok_id), RD_KAFKA_RESP_ERR_NO_ERROR);
+    cr_assert_kafka(kacl_init_transactions("someone-else-itest"),
+                    RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+}
+
+Test(kafka_acl, wrong_password_is_refused, .timeout = 60) {
+    struct kafka_settings s = kacl_settings("PUBLISHER");
+    s.password = "not-the-password";
+    char err[512];
+    rd_kafka_conf_t *conf = kafka_conf_producer(&s, NULL, err, sizeof err);
+    cr_assert(conf, "%s", err);
+    struct kacl_errors errors = {RD_KAFKA_RESP_ERR_NO_ERROR};
+    rd_kafka_conf_set_error_cb(conf, kacl_error_cb);
+    rd_kafka_conf_set_opaque(conf, &errors);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    cr_assert(rk, "%s", err);
+    for (int waited = 0; waited < KACL_TIMEOUT_MS && errors.first == RD_KAFKA_RESP_ERR_NO_ERROR;
+         waited += 100)
+        rd_kafka_poll(rk, 100);
+    rd_kafka_destroy(rk);
+    cr_assert_kafka(errors.first, RD_KAFKA_RESP_ERR__AUTHENTICATION);
+}
