@@ -104,7 +104,7 @@ install:
 	@scripts/install.sh
 
 # ---- formatting --------------------------------------------------------------
-FMT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+FMT_SRC = $(shell find common services tests -name '*.[ch]' 2>/dev/null)
 fmt:
 	clang-format -i $(FMT_SRC)
 

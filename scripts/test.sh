@@ -14,11 +14,19 @@ make -C "$ROOT" -s -j"$(nproc)" SAN="$SAN" all
 
 COMPONENTS=(postgres redis kafka s3)
 started=()
+summary="$(mktemp)"
+# Stop what this run started, then repeat the summary so that it stays the
+# last line of the output.
 cleanup() {
   local rc=$?
   for ((i = ${#started[@]} - 1; i >= 0; i--)); do
-    "$ROOT/scripts/${started[i]}.sh" stop || true
+    "$ROOT/scripts/${started[i]}.sh" stop >>"$LOGS/test-teardown.log" 2>&1 || true
   done
+  if [[ -s $summary ]]; then
+    echo "stopped what this run started: ${started[*]:-nothing}"
+    cat "$summary"
+  fi
+  rm -f "$summary"
   exit $rc
 }
 trap cleanup EXIT INT TERM
@@ -38,4 +46,4 @@ suites=(
 suites+=("CRITERION_JOBS=1 $ROOT/$BUILD_DIR/tests/integration_tests")
 
 cd "$ROOT"
-"$ROOT/scripts/run-suites.sh" "${suites[@]}"
+SUITES_SUMMARY_FILE="$summary" "$ROOT/scripts/run-suites.sh" "${suites[@]}"

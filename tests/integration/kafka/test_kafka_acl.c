@@ -57,9 +57,9 @@ static rd_kafka_resp_err_t kacl_produce(const char *who, const char *topic) {
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     cr_assert(rk, "%s", err);
     rd_kafka_resp_err_t result = RD_KAFKA_RESP_ERR__IN_PROGRESS;
-    rd_kafka_resp_err_t e = rd_kafka_producev(
-        rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY("itest/acl", 9),
-        RD_KAFKA_V_VALUE("{}", 2), RD_KAFKA_V_OPAQUE(&result), RD_KAFKA_V_END);
+    rd_kafka_resp_err_t e =
+        rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY("itest/acl", 9),
+                          RD_KAFKA_V_VALUE("{}", 2), RD_KAFKA_V_OPAQUE(&result), RD_KAFKA_V_END);
     cr_assert_eq(e, RD_KAFKA_RESP_ERR_NO_ERROR, "producev: %s", rd_kafka_err2str(e));
     rd_kafka_flush(rk, KACL_TIMEOUT_MS);
     rd_kafka_destroy(rk);

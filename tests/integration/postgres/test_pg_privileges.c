@@ -13,8 +13,13 @@ static char pg_order_id[96];
 
 static PGconn *pg_connect_as(const char *user_var, const char *password_var) {
     const char *keys[] = {"host", "port", "dbname", "user", "password", "connect_timeout", NULL};
-    const char *vals[] = {itest_env("PG_HOST"), itest_env("PG_PORT"), itest_env("PG_DATABASE"),
-                          itest_env(user_var), itest_env(password_var), "5", NULL};
+    const char *vals[] = {itest_env("PG_HOST"),
+                          itest_env("PG_PORT"),
+                          itest_env("PG_DATABASE"),
+                          itest_env(user_var),
+                          itest_env(password_var),
+                          "5",
+                          NULL};
     PGconn *c = PQconnectdbParams(keys, vals, 0);
     cr_assert(c && PQstatus(c) == CONNECTION_OK, "connect as %s: %s", itest_env(user_var),
               c ? PQerrorMessage(c) : "out of memory");
@@ -73,8 +78,7 @@ Test(pg_privileges, billing_can_select_its_rows) {
 
 Test(pg_privileges, billing_cannot_delete_update_or_truncate_orders) {
     cr_assert_str_eq(pg_sqlstate(pg_billing, "DELETE FROM billing.orders"), "42501");
-    cr_assert_str_eq(pg_sqlstate(pg_billing, "UPDATE billing.orders SET total_cents = 1"),
-                     "42501");
+    cr_assert_str_eq(pg_sqlstate(pg_billing, "UPDATE billing.orders SET total_cents = 1"), "42501");
     cr_assert_str_eq(pg_sqlstate(pg_billing, "TRUNCATE billing.orders"), "42501");
 }
 
@@ -88,8 +92,7 @@ Test(pg_privileges, billing_cannot_change_the_schema) {
 }
 
 Test(pg_privileges, billing_cannot_touch_migrations_or_delete_offsets) {
-    cr_assert_str_eq(pg_sqlstate(pg_billing, "SELECT * FROM billing.schema_migrations"),
-                     "42501");
+    cr_assert_str_eq(pg_sqlstate(pg_billing, "SELECT * FROM billing.schema_migrations"), "42501");
     cr_assert_str_eq(pg_sqlstate(pg_billing, "DELETE FROM billing.consumer_offsets"), "42501");
     cr_assert_str_eq(
         pg_sqlstate(pg_billing, "UPDATE billing.consumer_offsets SET consumer_group = 'x'"),
@@ -110,8 +113,9 @@ Test(pg_privileges, billing_may_move_its_offsets_forward) {
 
 Test(pg_privileges, wrong_password_is_refused) {
     const char *keys[] = {"host", "port", "dbname", "user", "password", NULL};
-    const char *vals[] = {itest_env("PG_HOST"), itest_env("PG_PORT"), itest_env("PG_DATABASE"),
-                          itest_env("PG_BILLING_USER"), "not-the-password", NULL};
+    const char *vals[] = {itest_env("PG_HOST"),     itest_env("PG_PORT"),
+                          itest_env("PG_DATABASE"), itest_env("PG_BILLING_USER"),
+                          "not-the-password",       NULL};
     PGconn *c = PQconnectdbParams(keys, vals, 0);
     cr_assert_neq(PQstatus(c), CONNECTION_OK);
     PQfinish(c);

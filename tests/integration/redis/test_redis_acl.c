@@ -47,8 +47,8 @@ static redisContext *redis_as_ingress(void) {
 static void redis_expect_prefix(redisContext *c, const char *prefix, const char *fmt,
                                 const char *arg) {
     char *r = redis_run(c, fmt, arg);
-    cr_assert(strncmp(r, prefix, strlen(prefix)) == 0, "%s %s: got \"%s\", want %s...", fmt, arg,
-              r, prefix);
+    cr_assert(strncmp(r, prefix, strlen(prefix)) == 0, "%s %s: got \"%s\", want %s...", fmt, arg, r,
+              prefix);
     free(r);
 }
 

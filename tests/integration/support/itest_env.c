@@ -11,8 +11,8 @@ const char *itest_env(const char *name) {
     const char *v = getenv(name);
     if (!v || !*v)
         cr_assert_fail("%s is not set: run integration suites through `make test` or "
-                 "`make integration` (they load scripts/local.env)",
-                 name);
+                       "`make integration` (they load scripts/local.env)",
+                       name);
     return v;
 }
 
