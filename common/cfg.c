@@ -1,5 +1,6 @@
 /* cfg: declarative configuration from environment variables and *_FILE secrets. */
 #include "cfg.h"
+#include "errmsg.h"
 
 #include "strbuf.h"
 
@@ -15,18 +16,6 @@
 
 /* Longest value quoted in an error message. */
 #define CFG_SHOW_MAX 80
-
-static void cfg_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void cfg_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static const char *cfg_type_name(enum cfg_type t) {
     switch (t) {
@@ -53,13 +42,13 @@ static int cfg_has_bounds(const struct cfg_var *v) {
 static void cfg_bad(const struct cfg_var *v, const char *text, int is_default, const char *what,
                     char *err, size_t errlen) {
     if (v->flags & CFG_SECRET) {
-        cfg_err(err, errlen, "%s: %s<redacted> %s", v->name, is_default ? "default " : "", what);
+        errmsg_set(err, errlen, "%s: %s<redacted> %s", v->name, is_default ? "default " : "", what);
         return;
     }
     size_t len = strlen(text);
-    cfg_err(err, errlen, "%s: %s\"%.*s%s\" %s", v->name, is_default ? "default " : "",
-            (int)(len > CFG_SHOW_MAX ? CFG_SHOW_MAX : len), text, len > CFG_SHOW_MAX ? "..." : "",
-            what);
+    errmsg_set(err, errlen, "%s: %s\"%.*s%s\" %s", v->name, is_default ? "default " : "",
+               (int)(len > CFG_SHOW_MAX ? CFG_SHOW_MAX : len), text,
+               len > CFG_SHOW_MAX ? "..." : "", what);
 }
 
 /* Parses s[0..n) as a decimal integer (a leading '-' only if allow_neg).
@@ -142,11 +131,11 @@ static int cfg_read_file(const char *fvar, const char *path, char **out, size_t 
     char *buf = malloc(CFG_FILE_MAX + 2);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        cfg_err(err, errlen, "%s: cannot read \"%s\": %s", fvar, path, strerror(errno));
+        errmsg_set(err, errlen, "%s: cannot read \"%s\": %s", fvar, path, strerror(errno));
         goto cleanup;
     }
     if (!buf) {
-        cfg_err(err, errlen, "%s: out of memory", fvar);
+        errmsg_set(err, errlen, "%s: out of memory", fvar);
         goto cleanup;
     }
     for (;;) {
@@ -154,19 +143,19 @@ static int cfg_read_file(const char *fvar, const char *path, char **out, size_t 
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            cfg_err(err, errlen, "%s: cannot read \"%s\": %s", fvar, path, strerror(errno));
+            errmsg_set(err, errlen, "%s: cannot read \"%s\": %s", fvar, path, strerror(errno));
             goto cleanup;
         }
         if (r == 0)
             break;
         len += (size_t)r;
         if (len > CFG_FILE_MAX) {
-            cfg_err(err, errlen, "%s: \"%s\" is larger than %d bytes", fvar, path, CFG_FILE_MAX);
+            errmsg_set(err, errlen, "%s: \"%s\" is larger than %d bytes", fvar, path, CFG_FILE_MAX);
             goto cleanup;
         }
     }
     if (memchr(buf, '\0', len)) {
-        cfg_err(err, errlen, "%s: \"%s\" contains a NUL byte", fvar, path);
+        errmsg_set(err, errlen, "%s: \"%s\" contains a NUL byte", fvar, path);
         goto cleanup;
     }
     if (len > 0 && buf[len - 1] == '\n') {
@@ -202,7 +191,7 @@ static int cfg_store(const struct cfg_var *v, const char *text, int is_default, 
         switch (v->type) {
         case CFG_STRING:
             if (*text == '\0' && (v->flags & CFG_REQUIRED)) {
-                cfg_err(err, errlen, "%s: required but empty", v->name);
+                errmsg_set(err, errlen, "%s: required but empty", v->name);
                 return -1;
             }
             break;
@@ -250,7 +239,7 @@ static int cfg_store(const struct cfg_var *v, const char *text, int is_default, 
             }
             break;
         default:
-            cfg_err(err, errlen, "%s: unknown type %d", v->name, (int)v->type);
+            errmsg_set(err, errlen, "%s: unknown type %d", v->name, (int)v->type);
             return -1;
         }
         if (v->validate) {
@@ -268,7 +257,7 @@ static int cfg_store(const struct cfg_var *v, const char *text, int is_default, 
     case CFG_STRING: {
         char *copy = NULL;
         if (text && !(copy = strdup(text))) {
-            cfg_err(err, errlen, "%s: out of memory", v->name);
+            errmsg_set(err, errlen, "%s: out of memory", v->name);
             return -1;
         }
         *(char **)v->dest = copy;
@@ -296,8 +285,8 @@ static int cfg_load_one(const struct cfg_var *v, char *err, size_t errlen) {
     int rc = -1;
 
     if (!v->name || !v->dest || strlen(v->name) + sizeof "_FILE" > sizeof fvar) {
-        cfg_err(err, errlen, "%s: bad table entry (no dest or name too long)",
-                v->name ? v->name : "(null)");
+        errmsg_set(err, errlen, "%s: bad table entry (no dest or name too long)",
+                   v->name ? v->name : "(null)");
         return -1;
     }
     snprintf(fvar, sizeof fvar, "%s_FILE", v->name);
@@ -307,7 +296,7 @@ static int cfg_load_one(const struct cfg_var *v, char *err, size_t errlen) {
     int is_default = 0;
 
     if (env && path) {
-        cfg_err(err, errlen, "%s: both %s and %s are set; use only one", v->name, v->name, fvar);
+        errmsg_set(err, errlen, "%s: both %s and %s are set; use only one", v->name, v->name, fvar);
         goto cleanup;
     }
     if (path) {
@@ -317,7 +306,7 @@ static int cfg_load_one(const struct cfg_var *v, char *err, size_t errlen) {
     } else if (env) {
         text = env;
     } else if (v->flags & CFG_REQUIRED) {
-        cfg_err(err, errlen, "%s: required but not set (set %s or %s)", v->name, v->name, fvar);
+        errmsg_set(err, errlen, "%s: required but not set (set %s or %s)", v->name, v->name, fvar);
         goto cleanup;
     } else if (v->def) {
         text = v->def;
@@ -432,7 +421,7 @@ int cfg_one_of(const char *value, const char *const *set, char *err, size_t errl
         strbuf_puts(&sb, i ? ", " : " ");
         strbuf_puts(&sb, set[i]);
     }
-    cfg_err(err, errlen, "%s", strbuf_str(&sb));
+    errmsg_set(err, errlen, "%s", strbuf_str(&sb));
     strbuf_release(&sb);
     return -1;
 }

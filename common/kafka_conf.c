@@ -1,5 +1,6 @@
 /* kafka_conf: builds the librdkafka configuration every service shares. */
 #include "kafka_conf.h"
+#include "errmsg.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,18 +11,6 @@
 static const char *const kafka_conf_protocols[] = {"PLAINTEXT", "SSL", "SASL_PLAINTEXT",
                                                    "SASL_SSL"};
 static const char *const kafka_conf_mechanisms[] = {"SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"};
-
-static void kafka_conf_seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void kafka_conf_seterr(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* Returns the canonical entry of `table` equal to `value` ignoring case, or
  * NULL. */
@@ -46,9 +35,9 @@ static int kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *va
     if (rd_kafka_conf_set(conf, key, value, reason, sizeof(reason)) == RD_KAFKA_CONF_OK)
         return 0;
     if (secret)
-        kafka_conf_seterr(err, errlen, "kafka config: %s was refused", key);
+        errmsg_set(err, errlen, "kafka config: %s was refused", key);
     else
-        kafka_conf_seterr(err, errlen, "kafka config: %s: %s", key, reason);
+        errmsg_set(err, errlen, "kafka config: %s: %s", key, reason);
     return -1;
 }
 
@@ -68,16 +57,16 @@ rd_kafka_conf_t *kafka_conf_base(const struct kafka_settings *s, char *err, size
     int sasl, tls;
 
     if (kafka_conf_empty(s->bootstrap)) {
-        kafka_conf_seterr(err, errlen, "kafka config: bootstrap servers are required");
+        errmsg_set(err, errlen, "kafka config: bootstrap servers are required");
         return NULL;
     }
     if (!kafka_conf_empty(s->security_protocol)) {
         protocol = kafka_conf_lookup(kafka_conf_protocols, 4, s->security_protocol);
         if (!protocol) {
-            kafka_conf_seterr(err, errlen,
-                              "kafka config: unknown security protocol '%.64s' (expected "
-                              "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)",
-                              s->security_protocol);
+            errmsg_set(err, errlen,
+                       "kafka config: unknown security protocol '%.64s' (expected "
+                       "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)",
+                       s->security_protocol);
             return NULL;
         }
     }
@@ -86,33 +75,30 @@ rd_kafka_conf_t *kafka_conf_base(const struct kafka_settings *s, char *err, size
 
     if (sasl) {
         if (kafka_conf_empty(s->sasl_mechanism)) {
-            kafka_conf_seterr(err, errlen, "kafka config: sasl mechanism is required with %s",
-                              protocol);
+            errmsg_set(err, errlen, "kafka config: sasl mechanism is required with %s", protocol);
             return NULL;
         }
         mechanism = kafka_conf_lookup(kafka_conf_mechanisms, 3, s->sasl_mechanism);
         if (!mechanism) {
-            kafka_conf_seterr(err, errlen,
-                              "kafka config: unknown sasl mechanism '%.64s' (expected "
-                              "SCRAM-SHA-256, SCRAM-SHA-512 or PLAIN)",
-                              s->sasl_mechanism);
+            errmsg_set(err, errlen,
+                       "kafka config: unknown sasl mechanism '%.64s' (expected "
+                       "SCRAM-SHA-256, SCRAM-SHA-512 or PLAIN)",
+                       s->sasl_mechanism);
             return NULL;
         }
         if (kafka_conf_empty(s->username)) {
-            kafka_conf_seterr(err, errlen, "kafka config: sasl username is required with %s",
-                              protocol);
+            errmsg_set(err, errlen, "kafka config: sasl username is required with %s", protocol);
             return NULL;
         }
         if (kafka_conf_empty(s->password)) {
-            kafka_conf_seterr(err, errlen, "kafka config: sasl password is required with %s",
-                              protocol);
+            errmsg_set(err, errlen, "kafka config: sasl password is required with %s", protocol);
             return NULL;
         }
     }
 
     conf = rd_kafka_conf_new();
     if (!conf) {
-        kafka_conf_seterr(err, errlen, "kafka config: out of memory");
+        errmsg_set(err, errlen, "kafka config: out of memory");
         return NULL;
     }
     if (kafka_conf_set(conf, "bootstrap.servers", s->bootstrap, 0, err, errlen) != 0)
@@ -187,7 +173,7 @@ rd_kafka_conf_t *kafka_conf_consumer(const struct kafka_settings *s, const char 
     rd_kafka_conf_t *conf;
 
     if (kafka_conf_empty(group_id)) {
-        kafka_conf_seterr(err, errlen, "kafka config: consumer group id is required");
+        errmsg_set(err, errlen, "kafka config: consumer group id is required");
         return NULL;
     }
     conf = kafka_conf_base(s, err, errlen);

@@ -1,5 +1,6 @@
 /* metrics: Prometheus registry, lock-free children and text exposition 0.0.4. */
 #include "metrics.h"
+#include "utf8.h"
 
 #include "metrics_internal.h"
 #include "strbuf.h"
@@ -61,42 +62,6 @@ static int metrics_valid_name(const char *s, int is_label) {
             (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (!is_label && c == ':');
         if (!alpha && (p == s || c < '0' || c > '9'))
             return 0;
-    }
-    return 1;
-}
-
-/* 1 if s[0..n) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
-static int metrics_valid_utf8(const unsigned char *s, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i], cp, len;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (len > n - i)
-            return 0;
-        for (unsigned k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-            return 0;
-        i += len;
     }
     return 1;
 }
@@ -278,7 +243,7 @@ static struct metrics_child *metrics_family_child(struct metrics_family *f,
     for (size_t i = 0; i < f->nlabels; i++) {
         const char *v = values[i] ? values[i] : "";
         size_t len = strlen(v);
-        if (len > METRICS_MAX_LABEL_VALUE || !metrics_valid_utf8((const unsigned char *)v, len))
+        if (len > METRICS_MAX_LABEL_VALUE || !utf8_valid(v, len))
             goto drop;
     }
     struct metrics_child *fresh = metrics_child_create(f, values, hash);

@@ -1,5 +1,6 @@
 /* s3: a minimal S3 client (path-style, AWS SigV4 signed by libcurl). */
 #include "s3.h"
+#include "errmsg.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -61,18 +62,6 @@ static CURLcode s3_global_rc = CURLE_FAILED_INIT;
 
 static void s3_global_init(void) {
     s3_global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static void s3_seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void s3_seterr(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
 }
 
 static void s3_result_clear(struct s3_result *res) {
@@ -245,30 +234,30 @@ struct s3_client *s3_client_create(const struct s3_settings *s, char *err, size_
 
     if (!s->endpoint ||
         (strncmp(s->endpoint, "http://", 7) != 0 && strncmp(s->endpoint, "https://", 8) != 0)) {
-        s3_seterr(err, errlen, "s3: endpoint must start with http:// or https://");
+        errmsg_set(err, errlen, "s3: endpoint must start with http:// or https://");
         return NULL;
     }
     host = strstr(s->endpoint, "://") + 3;
     if (!*host || *host == '/' || strpbrk(s->endpoint, " \t\r\n?#")) {
-        s3_seterr(err, errlen, "s3: endpoint has no host or contains a space, '?' or '#'");
+        errmsg_set(err, errlen, "s3: endpoint has no host or contains a space, '?' or '#'");
         return NULL;
     }
     if (strlen(region) > 63 || !s3_chars_ok(region, "-_")) {
-        s3_seterr(err, errlen, "s3: region must be 1-63 characters of [A-Za-z0-9_-]");
+        errmsg_set(err, errlen, "s3: region must be 1-63 characters of [A-Za-z0-9_-]");
         return NULL;
     }
     /* The access key is sent in the Authorization header: keep it a token. */
     if (!s->access_key || !*s->access_key || strlen(s->access_key) > 128 ||
         !s3_chars_ok(s->access_key, "-_.+=")) {
-        s3_seterr(err, errlen, "s3: access key must be 1-128 characters of [A-Za-z0-9._+=-]");
+        errmsg_set(err, errlen, "s3: access key must be 1-128 characters of [A-Za-z0-9._+=-]");
         return NULL;
     }
     if (!s->secret_key || !*s->secret_key) {
-        s3_seterr(err, errlen, "s3: secret key is required");
+        errmsg_set(err, errlen, "s3: secret key is required");
         return NULL;
     }
     if (pthread_once(&s3_global_once, s3_global_init) != 0 || s3_global_rc != CURLE_OK) {
-        s3_seterr(err, errlen, "s3: curl_global_init failed");
+        errmsg_set(err, errlen, "s3: curl_global_init failed");
         return NULL;
     }
 
@@ -294,7 +283,7 @@ struct s3_client *s3_client_create(const struct s3_settings *s, char *err, size_
         goto oom;
     return c;
 oom:
-    s3_seterr(err, errlen, "s3: out of memory");
+    errmsg_set(err, errlen, "s3: out of memory");
     s3_client_destroy(c);
     return NULL;
 }

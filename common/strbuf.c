@@ -1,5 +1,6 @@
 /* strbuf: growable, bounded, NUL-terminated byte buffer. */
 #include "strbuf.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,39 +86,6 @@ int strbuf_printf(struct strbuf *sb, const char *fmt, ...) {
     int rc = strbuf_vprintf(sb, fmt, ap);
     va_end(ap);
     return rc;
-}
-
-/* Length of the valid UTF-8 sequence starting at s (at most n bytes), or 0
- * if it is invalid (overlong, surrogate, out of range or truncated). */
-static size_t utf8_sequence_len(const unsigned char *s, size_t n) {
-    unsigned char c = s[0];
-    size_t len;
-    unsigned cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    return len;
 }
 
 int strbuf_json_escape(struct strbuf *sb, const char *s, size_t n) {
