@@ -33,8 +33,9 @@ COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 LIBCOMMON  := $(BUILD)/libcommon.a
 
-# A service is a folder under services/ holding at least one .c file.
-SERVICES := $(notdir $(patsubst %/,%,$(dir $(wildcard services/*/*.c))))
+# A service is a folder under services/ with a main.c; its other .c files are
+# also linked into the unit tests.
+SERVICES := $(notdir $(patsubst %/,%,$(dir $(wildcard services/*/main.c))))
 SERVICES := $(sort $(SERVICES))
 BINS     := $(SERVICES:%=$(BUILD)/bin/%)
 
@@ -64,9 +65,11 @@ $(LIBCOMMON): $(COMMON_OBJ)
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
 
-# Each service binary: its own objects + libcommon.
+# Each service binary: its own objects + libcommon. (In a pattern rule's
+# prerequisites every % is the stem, so the object list comes from a call.)
+SERVICE_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(wildcard services/$(1)/*.c))
 .SECONDEXPANSION:
-$(BUILD)/bin/%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard services/%/*.c)) $(LIBCOMMON)
+$(BUILD)/bin/%: $$(call SERVICE_OBJ,$$*) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
