@@ -1,0 +1,80 @@
+/* txn_batcher: group commit. One Kafka thread owns the transactional
+ * producer; requests queued together share one transaction.
+ *
+ * For every batch (at most max_batch requests, gathered for up to linger_ms):
+ *   begin_transaction; produce one copy per matching subscription of every
+ *   request; flush (all copies acknowledged by the brokers); commit_transaction
+ *   within the batch deadline (commit_timeout_ms after begin); then answer the
+ *   whole batch PUBLISHER_COMMITTED — only after the commit returned success.
+ * On any produce, delivery, flush or commit error the whole batch is answered
+ * PUBLISHER_UNAVAILABLE and the transaction aborted (bounded), following
+ * librdkafka's transactional error handling:
+ *   - retriable (e.g. a commit timeout): the commit may still finish in the
+ *     background, so it is resumed (never aborted: librdkafka forbids that);
+ *     no new transaction starts, new requests get 503, until it settles;
+ *   - txn_requires_abort: abort_transaction, then carry on;
+ *   - fatal (fenced, ...) or anything else: the producer is destroyed and a
+ *     new one created; its init_transactions fences the old epoch and aborts
+ *     any transaction left open.
+ * While Kafka is unreachable requests fail with 503 after at most the commit
+ * deadline (or at once while the producer is not usable); intake recovers by
+ * itself when Kafka comes back. Copies are flushed before commit is called, so
+ * a deadline passing while messages are undelivered aborts cleanly: a
+ * PUBLISHER_UNAVAILABLE answer means "not committed", except in the rare case
+ * where the commit request itself was sent and did not answer in time (then
+ * "not known"; a retry may publish the order twice, which consumers absorb:
+ * the key (client_id, order_id) is their idempotency key). */
+#ifndef PUBLISHER_TXN_BATCHER_H
+#define PUBLISHER_TXN_BATCHER_H
+
+#include <stddef.h>
+
+struct kafka_settings;
+struct publisher_request;
+struct publisher_stats;
+struct publisher_subs;
+struct strbuf;
+struct publisher_batcher;
+
+struct publisher_batcher_settings {
+    const struct kafka_settings *kafka; /* borrowed: must outlive the batcher */
+    const char *transactional_id;       /* borrowed: must outlive the batcher */
+    const struct publisher_subs *subs;  /* borrowed: must outlive the batcher */
+    struct publisher_stats *stats;      /* borrowed; may be NULL */
+    size_t max_batch;                   /* >= 1 */
+    size_t queue_capacity;              /* >= 1 */
+    long linger_ms;
+    long commit_timeout_ms;
+};
+
+/* Checks the Kafka settings and starts the Kafka thread, which then creates
+ * the producer and calls init_transactions (retrying until Kafka answers).
+ * Returns the batcher, or NULL with a message in err[errlen]. Free with
+ * publisher_batcher_stop then publisher_batcher_destroy. */
+struct publisher_batcher *publisher_batcher_create(const struct publisher_batcher_settings *s,
+                                                   char *err, size_t errlen);
+
+/* Queues req for the next transaction. Returns 0: req->done(req) will be
+ * called exactly once, from the Kafka thread, with req->outcome set. Returns
+ * -1 when refused (producer not usable, queue full, shutting down), with a
+ * short static reason in *why: done() is then never called and the caller
+ * answers 503 itself. Thread-safe. */
+int publisher_batcher_submit(struct publisher_batcher *b, struct publisher_request *req,
+                             const char **why);
+
+/* Readiness (admin_ready_fn): 1 when init_transactions has completed and the
+ * last transaction did not fail (or Kafka answered since); else 0 with the
+ * reason appended to why. Thread-safe. */
+int publisher_batcher_ready(void *batcher, struct strbuf *why);
+
+/* Graceful stop: refuses new requests, lets the Kafka thread commit what is
+ * queued until deadline_ms from now, answers everything still left with
+ * PUBLISHER_UNAVAILABLE and joins the thread. Afterwards no done() call is
+ * pending. Idempotent. */
+void publisher_batcher_stop(struct publisher_batcher *b, long deadline_ms);
+
+/* Stops (with a zero deadline) if still running, destroys the producer and
+ * frees b. NULL is a no-op. */
+void publisher_batcher_destroy(struct publisher_batcher *b);
+
+#endif
