@@ -10,7 +10,7 @@ STEP=install
 
 # Build, test and local-stack packages (Debian 12 "bookworm").
 APT_PACKAGES=(
-  build-essential pkg-config clang llvm lld clang-format
+  build-essential pkg-config clang llvm lld clang-format libclang-rt-14-dev
   libmicrohttpd-dev librdkafka-dev libhiredis-dev libpq-dev libcjson-dev
   libcurl4-openssl-dev libssl-dev libcriterion-dev
   postgresql postgresql-client redis-server redis-tools

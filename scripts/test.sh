@@ -42,6 +42,9 @@ suites=(
   "$ROOT/scripts/fmt-check.sh"
 )
 [[ -x "$ROOT/tests/contracts/run.sh" ]] && suites+=("$ROOT/tests/contracts/run.sh")
+# Coverage-guided fuzzing of the body validator and header parsers, bounded;
+# run longer with FUZZ_SECONDS=600 make test, or tests/fuzz/run.sh 600.
+suites+=("$ROOT/tests/fuzz/run.sh ${FUZZ_SECONDS:-20}")
 # Integration suites share real servers: one test at a time.
 suites+=("CRITERION_JOBS=1 $ROOT/$BUILD_DIR/tests/integration_tests")
 
