@@ -67,3 +67,19 @@ write_secret() {
   mkdir -p "$SECRETS"; chmod 700 "$SECRETS"
   ( umask 077; printf '%s' "$2" > "$SECRETS/$1" )
 }
+
+# stop_owned NAME SECONDS: stop the process recorded in $RUN/NAME.pid when the
+# caller's `ours` function confirms it is still the server we started; a
+# pidfile that now names some other process is dropped, never killed.
+stop_owned() {
+  local name=$1 limit=$2
+  if [[ -s $RUN/$name.pid ]] && ! ours; then
+    warn "pidfile $RUN/$name.pid does not point at our server any more; removing it"
+    rm -f "$RUN/$name.pid"
+    return 0
+  fi
+  if ! ours; then say "not running"; return 0; fi
+  say "stopping (pid $(cat "$RUN/$name.pid"))"
+  stop_pid "$name" "$limit"
+  say "stopped"
+}

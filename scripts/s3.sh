@@ -209,15 +209,7 @@ cmd_start() {
 }
 
 cmd_stop() {
-  if [[ -s $RUN/$NAME.pid ]] && ! ours; then
-    warn "pidfile $RUN/$NAME.pid does not point at our gateway any more; removing it"
-    rm -f "$RUN/$NAME.pid"
-    return 0
-  fi
-  if ! ours; then say "not running"; return 0; fi
-  say "stopping (pid $(cat "$RUN/$NAME.pid"))"
-  stop_pid "$NAME" "$S3_STOP_TIMEOUT"
-  say "stopped"
+  stop_owned "$NAME" "$S3_STOP_TIMEOUT"
 }
 
 cmd_status() {
