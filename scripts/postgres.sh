@@ -7,6 +7,17 @@ STEP=postgres
 . "$(dirname "$0")/lib.sh"
 
 PGDATA_DIR="$DATA/postgres"
+PGLOG="$LOGS/postgres.log"
+# As root the server runs as the postgres user, who must be able to reach the
+# data folder. A checkout under a private home (e.g. /root, mode 700) is out
+# of its reach: keep the cluster in a folder of its own, one per checkout.
+if [[ $(id -u) -eq 0 ]] && ! runuser -u postgres -- test -x "$DATA" 2>/dev/null; then
+  PG_ALT="/var/lib/postgresql/orders-pipeline/$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)"
+  mkdir -p "$PG_ALT"
+  chown postgres "$PG_ALT"
+  PGDATA_DIR="$PG_ALT/data"
+  PGLOG="$PG_ALT/postgres.log"
+fi
 PGBIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)"
 
 # as_pg CMD...: run as the postgres OS user when we are root (initdb and the
@@ -91,10 +102,10 @@ cmd_start() {
   port_open "$PG_PORT" && die "port $PG_PORT is taken by something that is not PostgreSQL"
   [[ -s "$PGDATA_DIR/PG_VERSION" ]] || init_cluster
   say "starting on $PG_HOST:$PG_PORT"
-  touch "$LOGS/postgres.log"
-  if [[ $(id -u) -eq 0 ]]; then chown postgres "$LOGS/postgres.log"; fi
-  as_pg "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$LOGS/postgres.log" -w -t 60 start >/dev/null \
-    || { tail -30 "$LOGS/postgres.log"; die "server did not start"; }
+  touch "$PGLOG"
+  if [[ $(id -u) -eq 0 ]]; then chown postgres "$PGLOG"; fi
+  as_pg "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$PGLOG" -w -t 60 start >/dev/null \
+    || { tail -30 "$PGLOG"; die "server did not start"; }
   head -1 "$PGDATA_DIR/postmaster.pid" > "$RUN/postgres.pid"
   wait_until 30 postgres ready || die "not accepting connections"
   bootstrap
