@@ -1,19 +1,17 @@
 /* admin: libmicrohttpd server for /healthz, /readyz and /metrics. */
 #include "admin.h"
 
+#include "httpd.h"
 #include "log.h"
 #include "metrics.h"
 #include "strbuf.h"
 
-#include <arpa/inet.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #define ADMIN_TEXT "text/plain; charset=utf-8"
 #define ADMIN_METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -29,11 +27,7 @@ struct admin_server {
     atomic_int started;  /* 0 while MHD_start_daemon runs: log into start_err */
     char start_err[256]; /* last libmicrohttpd message during start */
     uint16_t port;
-    union {
-        struct sockaddr sa;
-        struct sockaddr_in v4;
-        struct sockaddr_in6 v6;
-    } addr;
+    union httpd_addr addr;
 };
 
 /* libmicrohttpd's error log: kept for the start error, then JSON-logged. */
@@ -133,45 +127,6 @@ static enum MHD_Result admin_handle(void *cls, struct MHD_Connection *conn, cons
     return admin_metrics(srv, conn);
 }
 
-/* Fills srv->addr from a numeric address; sets *v6. 0 or -1. */
-static int admin_parse_addr(struct admin_server *srv, const char *bind_addr, uint16_t port,
-                            int *v6) {
-    memset(&srv->addr, 0, sizeof srv->addr);
-    *v6 = 0;
-    if (inet_pton(AF_INET, bind_addr, &srv->addr.v4.sin_addr) == 1) {
-        srv->addr.v4.sin_family = AF_INET;
-        srv->addr.v4.sin_port = htons(port);
-        return 0;
-    }
-    if (inet_pton(AF_INET6, bind_addr, &srv->addr.v6.sin6_addr) == 1) {
-        srv->addr.v6.sin6_family = AF_INET6;
-        srv->addr.v6.sin6_port = htons(port);
-        *v6 = 1;
-        return 0;
-    }
-    return -1;
-}
-
-/* The bound port from libmicrohttpd, else from the listening socket; 0 if
- * neither answers. */
-static uint16_t admin_bound_port(struct MHD_Daemon *daemon) {
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
-    if (info && info->port)
-        return info->port;
-    info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_LISTEN_FD);
-    if (!info)
-        return 0;
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    if (getsockname(info->listen_fd, (struct sockaddr *)&ss, &len) != 0)
-        return 0;
-    if (ss.ss_family == AF_INET)
-        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    if (ss.ss_family == AF_INET6)
-        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    return 0;
-}
-
 struct admin_server *admin_server_start(const char *bind_addr, uint16_t port,
                                         struct metrics_registry *reg, admin_ready_fn ready,
                                         void *ready_ctx, char *err, size_t errlen) {
@@ -188,7 +143,7 @@ struct admin_server *admin_server_start(const char *bind_addr, uint16_t port,
     srv->ready_ctx = ready_ctx;
     atomic_init(&srv->draining, 0);
     atomic_init(&srv->started, 0);
-    if (admin_parse_addr(srv, bind_addr, port, &v6) != 0) {
+    if (httpd_addr_parse(bind_addr, port, &srv->addr, &v6) != 0) {
         snprintf(err, errlen, "admin server: bind address '%s' is not a numeric IP address",
                  bind_addr);
         goto cleanup;
@@ -207,7 +162,7 @@ struct admin_server *admin_server_start(const char *bind_addr, uint16_t port,
         goto cleanup;
     }
     atomic_store(&srv->started, 1);
-    srv->port = admin_bound_port(srv->daemon);
+    srv->port = httpd_bound_port(srv->daemon);
     if (srv->port == 0) {
         snprintf(err, errlen, "admin server: cannot read the bound port");
         goto cleanup;

@@ -2,6 +2,7 @@
 #include "http.h"
 
 #include "crypto.h"
+#include "httpd.h"
 #include "log.h"
 #include "metrics.h"
 #include "request.h"
@@ -10,10 +11,8 @@
 #include "subs.h"
 #include "txn_batcher.h"
 
-#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -36,11 +35,7 @@ struct publisher_http {
     atomic_int draining; /* quiesced: answers carry Connection: close */
     MHD_socket quiesced_fd;
     uint16_t port;
-    union {
-        struct sockaddr sa;
-        struct sockaddr_in v4;
-        struct sockaddr_in6 v6;
-    } addr;
+    union httpd_addr addr;
 };
 
 /* Per-request state, from the first callback to the completion callback. */
@@ -410,38 +405,6 @@ static void publisher_http_completed(void *cls, struct MHD_Connection *conn, voi
 
 /* ---- server ----------------------------------------------------------------- */
 
-__attribute__((format(printf, 2, 0))) static void publisher_http_mhd_log(void *cls, const char *fmt,
-                                                                         va_list ap) {
-    (void)cls;
-    char msg[256];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    msg[strcspn(msg, "\r\n")] = '\0';
-    LOG_WARN("http server: %s", msg);
-}
-
-static int publisher_http_parse_addr(struct publisher_http *h, const char *bind, uint16_t port,
-                                     int *v6) {
-    memset(&h->addr, 0, sizeof h->addr);
-    *v6 = 0;
-    if (inet_pton(AF_INET, bind, &h->addr.v4.sin_addr) == 1) {
-        h->addr.v4.sin_family = AF_INET;
-        h->addr.v4.sin_port = htons(port);
-        return 0;
-    }
-    if (inet_pton(AF_INET6, bind, &h->addr.v6.sin6_addr) == 1) {
-        h->addr.v6.sin6_family = AF_INET6;
-        h->addr.v6.sin6_port = htons(port);
-        *v6 = 1;
-        return 0;
-    }
-    return -1;
-}
-
-static uint16_t publisher_http_bound_port(struct MHD_Daemon *d) {
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    return info ? info->port : 0;
-}
-
 struct publisher_http *publisher_http_start(const struct publisher_http_settings *s, char *err,
                                             size_t errlen) {
     struct publisher_http *h = calloc(1, sizeof *h);
@@ -459,7 +422,7 @@ struct publisher_http *publisher_http_start(const struct publisher_http_settings
         snprintf(err, errlen, "http server: no internal token");
         goto fail;
     }
-    if (!s->bind || publisher_http_parse_addr(h, s->bind, s->port, &v6) != 0) {
+    if (!s->bind || httpd_addr_parse(s->bind, s->port, &h->addr, &v6) != 0) {
         snprintf(err, errlen, "http server: bind address '%s' is not a numeric IP address",
                  s->bind ? s->bind : "");
         goto fail;
@@ -468,16 +431,16 @@ struct publisher_http *publisher_http_start(const struct publisher_http_settings
                      MHD_USE_ITC | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
     h->daemon = MHD_start_daemon(
         flags, s->port, NULL, NULL, publisher_http_handle, h, MHD_OPTION_EXTERNAL_LOGGER,
-        publisher_http_mhd_log, h, MHD_OPTION_SOCK_ADDR, &h->addr.sa, MHD_OPTION_CONNECTION_LIMIT,
-        s->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, s->connection_timeout_s,
-        MHD_OPTION_THREAD_POOL_SIZE, s->threads > 1 ? s->threads : 0, MHD_OPTION_NOTIFY_COMPLETED,
-        publisher_http_completed, h, MHD_OPTION_END);
+        httpd_log_warn, (void *)"http server", MHD_OPTION_SOCK_ADDR, &h->addr.sa,
+        MHD_OPTION_CONNECTION_LIMIT, s->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        s->connection_timeout_s, MHD_OPTION_THREAD_POOL_SIZE, s->threads > 1 ? s->threads : 0,
+        MHD_OPTION_NOTIFY_COMPLETED, publisher_http_completed, h, MHD_OPTION_END);
     if (!h->daemon) {
         snprintf(err, errlen, "http server: cannot listen on %s port %u", s->bind,
                  (unsigned)s->port);
         goto fail;
     }
-    h->port = publisher_http_bound_port(h->daemon);
+    h->port = httpd_bound_port(h->daemon);
     return h;
 fail:
     free(h);
