@@ -156,24 +156,10 @@ format_storage() {
 }
 
 # ---- process --------------------------------------------------------------------------
-fail() {
-  warn "$1"
-  if [[ -s $LOG ]]; then
-    printf -- '--- last 30 lines of %s ---\n' "$LOG" >&2
-    tail -n 30 "$LOG" >&2
-  fi
-  exit 1
-}
-
 # The recorded pid is a live broker started from this data dir (not a
 # recycled pid or someone else's Kafka).
-ours() {
-  pid_alive "$NAME" || return 1
-  local cmd; cmd="$(tr '\0' ' ' <"/proc/$(cat "$RUN/$NAME.pid")/cmdline" 2>/dev/null)" || return 1
-  [[ $cmd == *"kafka.Kafka $CONF "* ]]
-}
+ours() { pid_runs "$NAME" "*kafka.Kafka $CONF *"; }
 
-port_owner() { ss -ltnpH "sport = :$1" 2>/dev/null | sed -n 's/.*users:((\(.*\)))/\1/p' | head -1; }
 
 ensure_ports_free() {
   local p

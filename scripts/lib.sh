@@ -83,3 +83,27 @@ stop_owned() {
   stop_pid "$name" "$limit"
   say "stopped"
 }
+
+# fail MSG: print MSG and the last 30 lines of the caller's server log ($LOG),
+# then exit 1.
+fail() {
+  warn "$1"
+  if [[ -n ${LOG:-} && -s $LOG ]]; then
+    printf -- '--- last 30 lines of %s ---\n' "$LOG" >&2
+    tail -n 30 "$LOG" >&2
+  fi
+  exit 1
+}
+
+# pid_runs NAME PATTERN: the process in $RUN/NAME.pid is alive and its
+# command line matches the glob PATTERN (not a recycled pid or someone else's
+# server).
+pid_runs() {
+  pid_alive "$1" || return 1
+  local cmd; cmd="$(tr '\0' ' ' <"/proc/$(cat "$RUN/$1.pid")/cmdline" 2>/dev/null)" || return 1
+  # shellcheck disable=SC2053
+  [[ $cmd == $2 ]]
+}
+
+# port_owner PORT: the process listening on 127.0.0.1:PORT, as ss names it.
+port_owner() { ss -ltnpH "sport = :$1" 2>/dev/null | sed -n 's/.*users:((\(.*\)))/\1/p' | head -1; }

@@ -107,22 +107,8 @@ ready() { [[ "$(root_req GET /)" == 200 ]]; }
 s3_error() { sed -n 's:.*<Code>\(.*\)</Code>.*:\1:p' "$RESP" | head -1; }
 
 # ---- process --------------------------------------------------------------------------
-fail() {
-  warn "$1"
-  if [[ -s $LOG ]]; then
-    printf -- '--- last 30 lines of %s ---\n' "$LOG" >&2
-    tail -n 30 "$LOG" >&2
-  fi
-  exit 1
-}
+ours() { pid_runs "$NAME" "*versitygw* --iam-dir $SDIR/iam *"; }
 
-ours() {
-  pid_alive "$NAME" || return 1
-  local cmd; cmd="$(tr '\0' ' ' <"/proc/$(cat "$RUN/$NAME.pid")/cmdline" 2>/dev/null)" || return 1
-  [[ $cmd == *versitygw*" --iam-dir $SDIR/iam "* ]]
-}
-
-port_owner() { ss -ltnpH "sport = :$1" 2>/dev/null | sed -n 's/.*users:((\(.*\)))/\1/p' | head -1; }
 
 ready_or_dead() { ready || ! pid_alive "$NAME"; }
 
