@@ -166,13 +166,13 @@ static int client_cmp(const void *a, const void *b) {
 /* Parses and validates; `what` names the source in messages. */
 static struct ingress_clients *clients_parse(const char *json, size_t len, const char *what,
                                              char *err, size_t errlen) {
-    struct ingress_jsonscan scan;
+    struct jsonscan scan;
     struct ingress_clients *out = NULL;
     cJSON *root = NULL;
     char msg[200];
     size_t n = 0;
 
-    int rc = ingress_jsonscan_run(&scan, json, len, CLIENTS_MAX_DEPTH, msg, sizeof(msg));
+    int rc = jsonscan_run(&scan, json, len, CLIENTS_MAX_DEPTH, msg, sizeof(msg));
     if (rc != 0) {
         set_err(err, errlen, "%s: %s", what, len ? msg : "the file is empty");
         goto fail;
@@ -223,7 +223,7 @@ cleanup:
         wipe_tree(root);
         cJSON_Delete(root);
     }
-    ingress_jsonscan_release(&scan);
+    jsonscan_release(&scan);
     return out;
 }
 

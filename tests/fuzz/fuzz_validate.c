@@ -1,7 +1,7 @@
 /* fuzz_validate: libFuzzer target for the ingress-auth order validator, header parsers and client
  * registry.
  *
- * Each input is fed, as is, to ingress_validate_order and to
+ * Each input is fed, as is, to order_validate and to
  * ingress_clients_parse, and, split at its first three NUL bytes into
  * X-Client-Id / X-Timestamp / X-Signature / body, to ingress_auth_check. Beyond
  * "no crash, no leak, no undefined behaviour" it checks invariants:
@@ -17,7 +17,7 @@
 
 #include "auth.h"
 #include "clients.h"
-#include "validate.h"
+#include "order_validate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -36,13 +36,13 @@ static struct ingress_clients *fz_clients(void) {
 }
 
 static void fz_validate(const char *body, size_t len) {
-    struct ingress_order_error err;
-    struct ingress_order_summary sum;
+    struct order_error err;
+    struct order_summary sum;
     char *canon = NULL;
-    int rc = ingress_validate_order(body, len, &err, &canon, &sum);
+    int rc = order_validate(body, len, &err, &canon, &sum);
     if (rc == 0) {
         char *again = NULL;
-        if (!canon || ingress_validate_order(canon, strlen(canon), &err, &again, NULL) != 0 ||
+        if (!canon || order_validate(canon, strlen(canon), &err, &again, NULL) != 0 ||
             strcmp(canon, again) != 0)
             abort();
         free(again);
@@ -55,7 +55,7 @@ static void fz_validate(const char *body, size_t len) {
             abort();
     }
     free(canon);
-    ingress_order_summary_release(&sum);
+    order_summary_release(&sum);
 }
 
 static void fz_auth(const char *buf, size_t size) {

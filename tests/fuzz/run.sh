@@ -40,7 +40,7 @@ cp "$ROOT/scripts/dev/clients.json" "$OUT/seeds/clients.json"
 
 # One target per file; each is linked with the ingress-auth library code and
 # the common modules it uses.
-SRC=(services/ingress-auth/validate.c services/ingress-auth/jsonscan.c
+SRC=(common/order_validate.c common/jsonscan.c
   services/ingress-auth/clients.c services/ingress-auth/auth.c common/crypto.c common/utf8.c)
 passed=0
 failed=0

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../services/ingress-auth/validate.h"
+#include "order_validate.h"
 
 /* Pieces of a valid order, for building bodies that break one rule. */
 #define HEAD "{\"order_id\":\"o1\",\"customer_id\":\"c1\",\"currency\":\"EUR\","
@@ -177,11 +177,11 @@ static const struct vt_case vt_bad[] = {
 
 /* Runs one case; reports through cr_expect so that every case is checked. */
 static void vt_check(const struct vt_case *c) {
-    struct ingress_order_error err;
-    struct ingress_order_summary sum;
+    struct order_error err;
+    struct order_summary sum;
     char *canon = (char *)"untouched";
     size_t len = c->len ? c->len : strlen(c->body);
-    int rc = ingress_validate_order(c->body, len, &err, &canon, &sum);
+    int rc = order_validate(c->body, len, &err, &canon, &sum);
     cr_expect_eq(rc, -1, "[%s] rc %d", c->name, rc);
     cr_expect_null(canon, "[%s] canonical output on failure", c->name);
     cr_expect_null(sum.metadata, "[%s] summary not empty", c->name);
@@ -193,7 +193,7 @@ static void vt_check(const struct vt_case *c) {
     if (c->message)
         cr_expect_str_eq(err.message, c->message, "[%s] message '%s'", c->name, err.message);
     cr_expect(strlen(err.message) > 0, "[%s] empty message", c->name);
-    ingress_order_summary_release(&sum);
+    order_summary_release(&sum);
 }
 
 Test(ingress_validate, table_of_bad_bodies) {
@@ -204,21 +204,21 @@ Test(ingress_validate, table_of_bad_bodies) {
 }
 
 /* Validates a body that must pass; returns the canonical text (caller frees). */
-static char *vt_ok(const char *body, size_t len, struct ingress_order_summary *sum) {
-    struct ingress_order_error err;
+static char *vt_ok(const char *body, size_t len, struct order_summary *sum) {
+    struct order_error err;
     char *canon = NULL;
-    int rc = ingress_validate_order(body, len, &err, &canon, sum);
+    int rc = order_validate(body, len, &err, &canon, sum);
     cr_assert_eq(rc, 0, "rejected: %s %s %s", err.code, err.field, err.message);
     cr_assert_not_null(canon);
     return canon;
 }
 
 static void vt_canonical(const char *body, const char *want) {
-    struct ingress_order_summary sum;
+    struct order_summary sum;
     char *canon = vt_ok(body, strlen(body), &sum);
     cr_expect_str_eq(canon, want);
     free(canon);
-    ingress_order_summary_release(&sum);
+    order_summary_release(&sum);
 }
 
 Test(ingress_validate, canonical_is_compact_and_keeps_member_order) {
@@ -255,7 +255,7 @@ Test(ingress_validate, canonical_of_compact_body_is_identity) {
 }
 
 Test(ingress_validate, summary_fields_and_metadata) {
-    struct ingress_order_summary sum;
+    struct order_summary sum;
     const char *body =
         HEAD "\"items\":[{\"sku\":\"A\",\"quantity\":2,\"unit_price_cents\":5},"
              "{\"sku\":\"B\",\"quantity\":1,\"unit_price_cents\":7}],"
@@ -266,27 +266,27 @@ Test(ingress_validate, summary_fields_and_metadata) {
     cr_expect_str_eq(sum.currency, "EUR");
     cr_expect_eq(sum.total_cents, 17);
     cr_expect_eq(sum.item_count, 2);
-    cr_expect_str_eq(ingress_order_metadata_get(&sum, "channel"), "web");
-    cr_expect_str_eq(ingress_order_metadata_get(&sum, "e"), "");
-    cr_expect_null(ingress_order_metadata_get(&sum, "missing"));
+    cr_expect_str_eq(order_metadata_get(&sum, "channel"), "web");
+    cr_expect_str_eq(order_metadata_get(&sum, "e"), "");
+    cr_expect_null(order_metadata_get(&sum, "missing"));
     /* the canonical text still holds the metadata after the summary took it */
     cr_expect_not_null(strstr(canon, "\"metadata\":{\"channel\":\"web\",\"e\":\"\"}"));
     free(canon);
-    ingress_order_summary_release(&sum);
-    ingress_order_summary_release(&sum); /* harmless twice */
-    cr_expect_null(ingress_order_metadata_get(&sum, "channel"));
+    order_summary_release(&sum);
+    order_summary_release(&sum); /* harmless twice */
+    cr_expect_null(order_metadata_get(&sum, "channel"));
 }
 
 Test(ingress_validate, optional_outputs_may_be_null) {
-    cr_expect_eq(ingress_validate_order(VALID, strlen(VALID), NULL, NULL, NULL), 0);
-    cr_expect_eq(ingress_validate_order("{", 1, NULL, NULL, NULL), -1);
-    cr_expect_eq(ingress_validate_order(NULL, 0, NULL, NULL, NULL), -1);
+    cr_expect_eq(order_validate(VALID, strlen(VALID), NULL, NULL, NULL), 0);
+    cr_expect_eq(order_validate("{", 1, NULL, NULL, NULL), -1);
+    cr_expect_eq(order_validate(NULL, 0, NULL, NULL, NULL), -1);
 }
 
 /* Does not read past `len`: the bytes after it would make the body valid. */
 Test(ingress_validate, honours_length) {
-    struct ingress_order_error err;
-    cr_expect_eq(ingress_validate_order(VALID, strlen(VALID) - 1, &err, NULL, NULL), -1);
+    struct order_error err;
+    cr_expect_eq(order_validate(VALID, strlen(VALID) - 1, &err, NULL, NULL), -1);
     cr_expect_str_eq(err.code, "invalid_json");
     cr_expect_str_eq(err.message, "invalid JSON at line 1, column 125: unexpected end of input, "
                                   "expected ',' or '}'");

@@ -15,23 +15,23 @@
  * byte order mark, invalid UTF-8 (overlong, surrogates, > U+10FFFF), \u
  * escapes giving a lone surrogate, unescaped control characters, nesting
  * deeper than a given bound, and any non-white-space byte after the value. */
-#ifndef INGRESS_JSONSCAN_H
-#define INGRESS_JSONSCAN_H
+#ifndef JSONSCAN_H
+#define JSONSCAN_H
 
 #include <stddef.h>
 
 /* One record: a number literal at body[off..off+len), or (nul_string) a
  * string token there whose decoded value holds U+0000. */
-struct ingress_jsonscan_token {
+struct jsonscan_token {
     size_t ordinal;
     size_t off, len;
     int nul_string;
 };
 
-struct ingress_jsonscan {
+struct jsonscan {
     char *work; /* NUL-terminated copy of the body, numbers blanked */
     size_t len; /* bytes in work, without the NUL */
-    struct ingress_jsonscan_token *toks;
+    struct jsonscan_token *toks;
     size_t ntoks, captoks;
 };
 
@@ -40,12 +40,12 @@ struct ingress_jsonscan {
  * if the text is not strict JSON, with a message such as "invalid JSON at
  * line 3, column 14: expected ',' or '}'" in msg (column in bytes); -2 if
  * memory ran out. In every case *s must then be released with
- * ingress_jsonscan_release. */
-int ingress_jsonscan_run(struct ingress_jsonscan *s, const char *body, size_t len, int max_depth,
+ * jsonscan_release. */
+int jsonscan_run(struct jsonscan *s, const char *body, size_t len, int max_depth,
                          char *msg, size_t msglen);
 
 /* Wipes the work copy (the text may hold secrets), frees what a scan holds
  * and empties it. Safe twice. */
-void ingress_jsonscan_release(struct ingress_jsonscan *s);
+void jsonscan_release(struct jsonscan *s);
 
 #endif

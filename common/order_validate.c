@@ -1,5 +1,5 @@
 /* validate: strict POST /orders body validation (raw-byte scanner + cJSON + contract rules). */
-#include "validate.h"
+#include "order_validate.h"
 
 #include "jsonscan.h"
 #include "utf8.h"
@@ -21,7 +21,7 @@ static const char CODE_INTERNAL[] = "internal_error";
  * messages. Once a component does not fit, deeper pushes are ignored
  * (clipped) so the pointer always names an existing enclosing value. */
 struct vpath {
-    char ptr[INGRESS_ORDER_FIELD_MAX];
+    char ptr[ORDER_FIELD_MAX];
     size_t plen;
     int pclip;
     char name[VNAME_MAX];
@@ -41,12 +41,12 @@ struct vkey {
 
 struct vctx {
     const char *body;
-    struct ingress_jsonscan scan; /* literals and U+0000 strings, by ordinal */
+    struct jsonscan scan; /* literals and U+0000 strings, by ordinal */
     size_t ordinal, next_tok;     /* the pre-order walk's position in scan */
     struct vkey *keys;            /* scratch for the duplicate check */
     size_t capkeys;
     struct vpath path;
-    struct ingress_order_error *err;
+    struct order_error *err;
 };
 
 /* ---- errors and paths ------------------------------------------------------ */
@@ -59,7 +59,7 @@ static int v_vfail(struct vctx *v, const char *code, const char *field, const ch
     __attribute__((format(printf, 4, 0)));
 static int v_vfail(struct vctx *v, const char *code, const char *field, const char *fmt,
                    va_list ap) {
-    struct ingress_order_error *e = v->err;
+    struct order_error *e = v->err;
     e->code = code;
     vsnprintf(e->message, sizeof(e->message), fmt, ap);
     snprintf(e->field, sizeof(e->field), "%s", field);
@@ -175,8 +175,8 @@ static struct vmark path_push_index(struct vpath *p, size_t i) {
 /* ---- tree preparation: literals back in, U+0000, duplicates ------------------- */
 
 /* The scanner record for the next name/string/number of the walk, or NULL. */
-static const struct ingress_jsonscan_token *take_token(struct vctx *v) {
-    const struct ingress_jsonscan_token *t = NULL;
+static const struct jsonscan_token *take_token(struct vctx *v) {
+    const struct jsonscan_token *t = NULL;
     if (v->next_tok < v->scan.ntoks && v->scan.toks[v->next_tok].ordinal == v->ordinal)
         t = &v->scan.toks[v->next_tok++];
     v->ordinal++;
@@ -207,7 +207,7 @@ static int prep_value(struct vctx *v, cJSON *node) {
         if (take_token(v))
             return order_fail(v, "%s must not contain U+0000", v_name(v));
     } else if (cJSON_IsNumber(node)) {
-        const struct ingress_jsonscan_token *t = take_token(v);
+        const struct jsonscan_token *t = take_token(v);
         if (!t || t->nul_string)
             return internal_fail(v, "scanner and parser disagree");
         char *lit = cJSON_malloc(t->len + 1);
@@ -389,7 +389,7 @@ static int check_currency(struct vctx *v, const cJSON *node) {
 static int check_order_id(struct vctx *v, const cJSON *node) {
     const char *s = cJSON_IsString(node) ? node->valuestring : "";
     size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
-    if (n == 0 || n > INGRESS_ORDER_ID_MAX || s[n] != '\0')
+    if (n == 0 || n > ORDER_ID_MAX || s[n] != '\0')
         return order_fail(v, "%s must be a string of 1 to 64 characters from [A-Za-z0-9_-]",
                           v_name(v));
     return 0;
@@ -482,16 +482,16 @@ static int check_literals(struct vctx *v, const cJSON *node) {
 static int check_total(struct vctx *v, const cJSON *root, int64_t *total_out) {
     int64_t sum = 0, total = 0, q = 0, p = 0;
     const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "items");
-    for (const cJSON *c = items->child; c && sum <= INGRESS_TOTAL_CENTS_MAX; c = c->next) {
+    for (const cJSON *c = items->child; c && sum <= ORDER_TOTAL_CENTS_MAX; c = c->next) {
         check_int(v, cJSON_GetObjectItemCaseSensitive(c, "quantity"), 1, 1000000, &q);
         check_int(v, cJSON_GetObjectItemCaseSensitive(c, "unit_price_cents"), 0,
                   INT64_C(1000000000000), &p);
         sum += q * p;
     }
-    check_int(v, cJSON_GetObjectItemCaseSensitive(root, "total_cents"), 0, INGRESS_TOTAL_CENTS_MAX,
+    check_int(v, cJSON_GetObjectItemCaseSensitive(root, "total_cents"), 0, ORDER_TOTAL_CENTS_MAX,
               &total);
     path_push_key(&v->path, "total_cents");
-    if (sum > INGRESS_TOTAL_CENTS_MAX)
+    if (sum > ORDER_TOTAL_CENTS_MAX)
         return order_fail(v, "total_cents must equal the sum of quantity * unit_price_cents over "
                              "items, but that sum exceeds 9007199254740991");
     if (sum != total)
@@ -517,11 +517,11 @@ static int check_order(struct vctx *v, const cJSON *root, int64_t *total) {
     if (rc != 0)
         return rc;
     WITH_MEMBER(v, root, "currency", check_currency(v, member_));
-    WITH_MEMBER(v, root, "customer_id", check_str(v, member_, 1, INGRESS_CUSTOMER_ID_MAX));
+    WITH_MEMBER(v, root, "customer_id", check_str(v, member_, 1, ORDER_CUSTOMER_ID_MAX));
     WITH_MEMBER(v, root, "items", check_items(v, member_));
     WITH_MEMBER(v, root, "metadata", check_metadata(v, member_));
     WITH_MEMBER(v, root, "order_id", check_order_id(v, member_));
-    WITH_MEMBER(v, root, "total_cents", check_int(v, member_, 0, INGRESS_TOTAL_CENTS_MAX, &x));
+    WITH_MEMBER(v, root, "total_cents", check_int(v, member_, 0, ORDER_TOTAL_CENTS_MAX, &x));
     rc = check_literals(v, root);
     return rc != 0 ? rc : check_total(v, root, total);
 }
@@ -537,7 +537,7 @@ static void canonicalize_numbers(cJSON *node) {
 
 /* ---- entry points --------------------------------------------------------------- */
 
-static void fill_summary(struct ingress_order_summary *s, cJSON *root, int64_t total) {
+static void fill_summary(struct order_summary *s, cJSON *root, int64_t total) {
     snprintf(s->order_id, sizeof(s->order_id), "%s",
              cJSON_GetObjectItemCaseSensitive(root, "order_id")->valuestring);
     snprintf(s->customer_id, sizeof(s->customer_id), "%s",
@@ -550,9 +550,9 @@ static void fill_summary(struct ingress_order_summary *s, cJSON *root, int64_t t
     s->metadata = md ? cJSON_DetachItemViaPointer(root, md) : NULL;
 }
 
-int ingress_validate_order(const char *body, size_t len, struct ingress_order_error *err,
-                           char **canonical_out, struct ingress_order_summary *summary) {
-    struct ingress_order_error spare;
+int order_validate(const char *body, size_t len, struct order_error *err,
+                           char **canonical_out, struct order_summary *summary) {
+    struct order_error spare;
     struct vctx v;
     cJSON *root = NULL;
     char *printed = NULL;
@@ -569,7 +569,7 @@ int ingress_validate_order(const char *body, size_t len, struct ingress_order_er
     if (summary)
         memset(summary, 0, sizeof(*summary));
 
-    rc = ingress_jsonscan_run(&v.scan, body, len, INGRESS_VALIDATE_MAX_DEPTH, v.err->message,
+    rc = jsonscan_run(&v.scan, body, len, ORDER_VALIDATE_MAX_DEPTH, v.err->message,
                               sizeof(v.err->message));
     if (rc != 0) {
         v.err->code = rc == -2 ? CODE_INTERNAL : CODE_JSON;
@@ -601,19 +601,19 @@ int ingress_validate_order(const char *body, size_t len, struct ingress_order_er
 cleanup:
     cJSON_free(printed);
     cJSON_Delete(root);
-    ingress_jsonscan_release(&v.scan);
+    jsonscan_release(&v.scan);
     free(v.keys);
     return rc;
 }
 
-void ingress_order_summary_release(struct ingress_order_summary *summary) {
+void order_summary_release(struct order_summary *summary) {
     if (!summary)
         return;
     cJSON_Delete(summary->metadata);
     memset(summary, 0, sizeof(*summary));
 }
 
-const char *ingress_order_metadata_get(const struct ingress_order_summary *summary,
+const char *order_metadata_get(const struct order_summary *summary,
                                        const char *key) {
     if (!summary || !summary->metadata || !key)
         return NULL;

@@ -1,4 +1,4 @@
-/* validate: strict validation of a POST /orders body into its canonical form.
+/* order_validate: strict validation of a POST /orders body into its canonical form.
  *
  * Implements the body contract of DESIGN.md, proto/order.schema.json and
  * tests/contracts/examples/cases.yaml, including the rules JSON Schema cannot
@@ -19,7 +19,7 @@
  * - U+0000 (written \u0000) in any string is invalid_order at that string
  *   (Postgres text/jsonb cannot hold it): a member name containing it is
  *   reported at the object holding it;
- * - nesting deeper than INGRESS_VALIDATE_MAX_DEPTH is invalid_json (RFC 8259
+ * - nesting deeper than ORDER_VALIDATE_MAX_DEPTH is invalid_json (RFC 8259
  *   section 9 allows a parser to limit depth; an order needs 3 levels);
  * - a UTF-8 byte order mark is invalid_json (as Python's json module says);
  * - when several rules fail, the error reported is the one the reference
@@ -27,48 +27,48 @@
  *   objects first), then schema errors by path (members in alphabetical
  *   order; unknown, then missing members before the members' own values),
  *   then non-integer literals, then the total. */
-#ifndef INGRESS_VALIDATE_H
-#define INGRESS_VALIDATE_H
+#ifndef COMMON_ORDER_VALIDATE_H
+#define COMMON_ORDER_VALIDATE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 struct cJSON;
 
-#define INGRESS_VALIDATE_MAX_DEPTH 16 /* objects/arrays nested in one another */
-#define INGRESS_ORDER_ID_MAX 64       /* bytes (ASCII only) */
-#define INGRESS_CUSTOMER_ID_MAX 128   /* code points */
-#define INGRESS_ORDER_MESSAGE_MAX 256
-#define INGRESS_ORDER_FIELD_MAX 1024
-#define INGRESS_TOTAL_CENTS_MAX INT64_C(9007199254740991) /* 2^53 - 1 */
+#define ORDER_VALIDATE_MAX_DEPTH 16 /* objects/arrays nested in one another */
+#define ORDER_ID_MAX 64       /* bytes (ASCII only) */
+#define ORDER_CUSTOMER_ID_MAX 128   /* code points */
+#define ORDER_MESSAGE_MAX 256
+#define ORDER_FIELD_MAX 1024
+#define ORDER_TOTAL_CENTS_MAX INT64_C(9007199254740991) /* 2^53 - 1 */
 
 /* Why a body was refused: maps 1:1 onto the 400 error body of the contract. */
-struct ingress_order_error {
+struct order_error {
     /* "invalid_json", "invalid_order", or "internal_error" (out of memory:
      * answer 500/503, not 400). A static string. */
     const char *code;
     /* Human-readable and precise, e.g. "items[2].quantity must be an integer
      * between 1 and 1000000". Never longer than the buffer; may quote member
      * names of the body (shortened when long). */
-    char message[INGRESS_ORDER_MESSAGE_MAX];
+    char message[ORDER_MESSAGE_MAX];
     /* RFC 6901 JSON pointer of the failing value ("" for invalid_json and
      * for the whole body). A pointer that would not fit (only possible below
      * a member name of several hundred bytes, never a valid one) is cut back
      * to the deepest enclosing value that fits. */
-    char field[INGRESS_ORDER_FIELD_MAX];
+    char field[ORDER_FIELD_MAX];
 };
 
 /* What the server needs from a valid order without parsing it again. */
-struct ingress_order_summary {
-    char order_id[INGRESS_ORDER_ID_MAX + 1];
-    char customer_id[INGRESS_CUSTOMER_ID_MAX * 4 + 1]; /* UTF-8, NUL-terminated */
+struct order_summary {
+    char order_id[ORDER_ID_MAX + 1];
+    char customer_id[ORDER_CUSTOMER_ID_MAX * 4 + 1]; /* UTF-8, NUL-terminated */
     char currency[4];
     int64_t total_cents;
     size_t item_count;
     /* The order's "metadata" object as a cJSON tree (decoded string values,
      * input order), for subscription filters; NULL when the order has none.
-     * Owned by the summary: free with ingress_order_summary_release. Look a
-     * key up with ingress_order_metadata_get. */
+     * Owned by the summary: free with order_summary_release. Look a
+     * key up with order_metadata_get. */
     struct cJSON *metadata;
 };
 
@@ -78,20 +78,20 @@ struct ingress_order_summary {
  * malloc'd NUL-terminated compact JSON text of the order (members in input
  * order, integers as integer literals, strings with only the escapes JSON
  * requires) that the caller frees with free(); if summary is not NULL it is
- * filled and must be released with ingress_order_summary_release.
+ * filled and must be released with order_summary_release.
  * On a client error returns -1 and fills *err (if not NULL); on an allocation
  * failure returns -2 with err->code "internal_error". On any failure
  * *canonical_out is NULL and *summary is empty (releasing it is harmless). */
-int ingress_validate_order(const char *body, size_t len, struct ingress_order_error *err,
-                           char **canonical_out, struct ingress_order_summary *summary);
+int order_validate(const char *body, size_t len, struct order_error *err,
+                           char **canonical_out, struct order_summary *summary);
 
 /* Frees what a summary owns (the metadata tree) and empties it. Safe on an
  * empty or already released summary. */
-void ingress_order_summary_release(struct ingress_order_summary *summary);
+void order_summary_release(struct order_summary *summary);
 
 /* Returns the metadata value of `key` (owned by the summary, valid until it
  * is released), or NULL if the order has no such metadata entry. */
-const char *ingress_order_metadata_get(const struct ingress_order_summary *summary,
+const char *order_metadata_get(const struct order_summary *summary,
                                        const char *key);
 
 #endif

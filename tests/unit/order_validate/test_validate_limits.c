@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../../services/ingress-auth/validate.h"
+#include "order_validate.h"
 #include "strbuf.h"
 
 /* Builds an order whose parts can be swapped: `items` is the inside of the
@@ -31,8 +31,8 @@ static void vl_repeat(struct strbuf *sb, const char *s, size_t n) {
 
 /* Validates; want_field NULL means "must be valid". */
 static void vl_expect(const char *what, const struct strbuf *body, const char *want_field) {
-    struct ingress_order_error err;
-    int rc = ingress_validate_order(body->data, body->len, &err, NULL, NULL);
+    struct order_error err;
+    int rc = order_validate(body->data, body->len, &err, NULL, NULL);
     if (!want_field) {
         cr_expect_eq(rc, 0, "[%s] rejected: %s %s", what, err.field, err.message);
         return;
@@ -192,21 +192,21 @@ Test(ingress_validate, metadata_key_65_points_at_the_key) {
 
 static void vl_nested(int depth, const char *code, const char *field) {
     struct strbuf sb;
-    struct ingress_order_error err;
+    struct order_error err;
     strbuf_init(&sb, 1 << 16);
     strbuf_puts(&sb, "{\"note\":");
     vl_repeat(&sb, "[", (size_t)depth - 1);
     vl_repeat(&sb, "]", (size_t)depth - 1);
     strbuf_puts(&sb, "}");
-    cr_expect_eq(ingress_validate_order(sb.data, sb.len, &err, NULL, NULL), -1);
+    cr_expect_eq(order_validate(sb.data, sb.len, &err, NULL, NULL), -1);
     cr_expect_str_eq(err.code, code, "depth %d: %s", depth, err.message);
     cr_expect_str_eq(err.field, field, "depth %d", depth);
     strbuf_release(&sb);
 }
 
 Test(ingress_validate, nesting_limit) {
-    vl_nested(INGRESS_VALIDATE_MAX_DEPTH, "invalid_order", "/note");
-    vl_nested(INGRESS_VALIDATE_MAX_DEPTH + 1, "invalid_json", "");
+    vl_nested(ORDER_VALIDATE_MAX_DEPTH, "invalid_order", "/note");
+    vl_nested(ORDER_VALIDATE_MAX_DEPTH + 1, "invalid_json", "");
     vl_nested(5000, "invalid_json", ""); /* no recursion beyond the limit */
 }
 
@@ -214,12 +214,12 @@ Test(ingress_validate, nesting_limit) {
  * enclosing value (here the body), the message is shortened. */
 Test(ingress_validate, huge_member_name_is_clipped) {
     struct strbuf sb;
-    struct ingress_order_error err;
+    struct order_error err;
     strbuf_init(&sb, 1 << 16);
     strbuf_puts(&sb, "{\"");
     vl_repeat(&sb, "k", 2000);
     strbuf_puts(&sb, "\":1}");
-    cr_assert_eq(ingress_validate_order(sb.data, sb.len, &err, NULL, NULL), -1);
+    cr_assert_eq(order_validate(sb.data, sb.len, &err, NULL, NULL), -1);
     cr_expect_str_eq(err.code, "invalid_order");
     cr_expect_str_eq(err.field, "");
     cr_expect(strncmp(err.message, "kkkkkkkk", 8) == 0, "%s", err.message);
@@ -272,11 +272,11 @@ Test(ingress_validate, contract_examples) {
         int starts_section = !eof && line[0] >= 'a' && line[0] <= 'z' && strchr(line, ':');
         if ((eof || starts_case || starts_section) && file[0]) {
             size_t len;
-            struct ingress_order_error err;
+            struct order_error err;
             char *canon = NULL;
             snprintf(path, sizeof(path), "%s/%s", dir, file);
             char *body = vl_read(path, &len);
-            int rc = ingress_validate_order(body, len, &err, &canon, NULL);
+            int rc = order_validate(body, len, &err, &canon, NULL);
             if (strcmp(section, "valid") == 0) {
                 cr_expect_eq(rc, 0, "%s: %s %s", file, err.field, err.message);
             } else {

@@ -13,7 +13,7 @@ struct scanner {
     size_t len, pos;
     int max_depth;
     size_t ordinal; /* member names, strings and numbers met so far */
-    struct ingress_jsonscan *out;
+    struct jsonscan *out;
     char *msg;
     size_t msglen;
 };
@@ -66,10 +66,10 @@ static int unexpected(struct scanner *s, const char *what) {
 }
 
 static int record(struct scanner *s, size_t off, size_t len, int nul_string) {
-    struct ingress_jsonscan *o = s->out;
+    struct jsonscan *o = s->out;
     if (o->ntoks == o->captoks) {
         size_t cap = o->captoks ? o->captoks * 2 : 64;
-        struct ingress_jsonscan_token *t =
+        struct jsonscan_token *t =
             cap > SIZE_MAX / sizeof(*t) ? NULL : realloc(o->toks, cap * sizeof(*t));
         if (!t) {
             if (s->msglen)
@@ -79,7 +79,7 @@ static int record(struct scanner *s, size_t off, size_t len, int nul_string) {
         o->toks = t;
         o->captoks = cap;
     }
-    struct ingress_jsonscan_token rec = {s->ordinal, off, len, nul_string};
+    struct jsonscan_token rec = {s->ordinal, off, len, nul_string};
     o->toks[o->ntoks++] = rec;
     return 0;
 }
@@ -275,7 +275,7 @@ static int scan_value(struct scanner *s, int depth) {
     }
 }
 
-int ingress_jsonscan_run(struct ingress_jsonscan *out, const char *body, size_t len, int max_depth,
+int jsonscan_run(struct jsonscan *out, const char *body, size_t len, int max_depth,
                          char *msg, size_t msglen) {
     struct scanner s = {(const unsigned char *)(body ? body : ""),
                         body ? len : 0,
@@ -313,7 +313,7 @@ int ingress_jsonscan_run(struct ingress_jsonscan *out, const char *body, size_t 
     return 0;
 }
 
-void ingress_jsonscan_release(struct ingress_jsonscan *s) {
+void jsonscan_release(struct jsonscan *s) {
     if (!s)
         return;
     if (s->work)
