@@ -275,8 +275,8 @@ static int scan_value(struct scanner *s, int depth) {
     }
 }
 
-int jsonscan_run(struct jsonscan *out, const char *body, size_t len, int max_depth,
-                         char *msg, size_t msglen) {
+int jsonscan_run(struct jsonscan *out, const char *body, size_t len, int max_depth, char *msg,
+                 size_t msglen) {
     struct scanner s = {(const unsigned char *)(body ? body : ""),
                         body ? len : 0,
                         0,

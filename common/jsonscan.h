@@ -41,8 +41,8 @@ struct jsonscan {
  * line 3, column 14: expected ',' or '}'" in msg (column in bytes); -2 if
  * memory ran out. In every case *s must then be released with
  * jsonscan_release. */
-int jsonscan_run(struct jsonscan *s, const char *body, size_t len, int max_depth,
-                         char *msg, size_t msglen);
+int jsonscan_run(struct jsonscan *s, const char *body, size_t len, int max_depth, char *msg,
+                 size_t msglen);
 
 /* Wipes the work copy (the text may hold secrets), frees what a scan holds
  * and empties it. Safe twice. */

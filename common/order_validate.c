@@ -41,9 +41,9 @@ struct vkey {
 
 struct vctx {
     const char *body;
-    struct jsonscan scan; /* literals and U+0000 strings, by ordinal */
-    size_t ordinal, next_tok;     /* the pre-order walk's position in scan */
-    struct vkey *keys;            /* scratch for the duplicate check */
+    struct jsonscan scan;     /* literals and U+0000 strings, by ordinal */
+    size_t ordinal, next_tok; /* the pre-order walk's position in scan */
+    struct vkey *keys;        /* scratch for the duplicate check */
     size_t capkeys;
     struct vpath path;
     struct order_error *err;
@@ -550,8 +550,8 @@ static void fill_summary(struct order_summary *s, cJSON *root, int64_t total) {
     s->metadata = md ? cJSON_DetachItemViaPointer(root, md) : NULL;
 }
 
-int order_validate(const char *body, size_t len, struct order_error *err,
-                           char **canonical_out, struct order_summary *summary) {
+int order_validate(const char *body, size_t len, struct order_error *err, char **canonical_out,
+                   struct order_summary *summary) {
     struct order_error spare;
     struct vctx v;
     cJSON *root = NULL;
@@ -570,7 +570,7 @@ int order_validate(const char *body, size_t len, struct order_error *err,
         memset(summary, 0, sizeof(*summary));
 
     rc = jsonscan_run(&v.scan, body, len, ORDER_VALIDATE_MAX_DEPTH, v.err->message,
-                              sizeof(v.err->message));
+                      sizeof(v.err->message));
     if (rc != 0) {
         v.err->code = rc == -2 ? CODE_INTERNAL : CODE_JSON;
         goto cleanup;
@@ -613,8 +613,7 @@ void order_summary_release(struct order_summary *summary) {
     memset(summary, 0, sizeof(*summary));
 }
 
-const char *order_metadata_get(const struct order_summary *summary,
-                                       const char *key) {
+const char *order_metadata_get(const struct order_summary *summary, const char *key) {
     if (!summary || !summary->metadata || !key)
         return NULL;
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(summary->metadata, key);

@@ -36,7 +36,7 @@
 struct cJSON;
 
 #define ORDER_VALIDATE_MAX_DEPTH 16 /* objects/arrays nested in one another */
-#define ORDER_ID_MAX 64       /* bytes (ASCII only) */
+#define ORDER_ID_MAX 64             /* bytes (ASCII only) */
 #define ORDER_CUSTOMER_ID_MAX 128   /* code points */
 #define ORDER_MESSAGE_MAX 256
 #define ORDER_FIELD_MAX 1024
@@ -82,8 +82,8 @@ struct order_summary {
  * On a client error returns -1 and fills *err (if not NULL); on an allocation
  * failure returns -2 with err->code "internal_error". On any failure
  * *canonical_out is NULL and *summary is empty (releasing it is harmless). */
-int order_validate(const char *body, size_t len, struct order_error *err,
-                           char **canonical_out, struct order_summary *summary);
+int order_validate(const char *body, size_t len, struct order_error *err, char **canonical_out,
+                   struct order_summary *summary);
 
 /* Frees what a summary owns (the metadata tree) and empties it. Safe on an
  * empty or already released summary. */
@@ -91,7 +91,6 @@ void order_summary_release(struct order_summary *summary);
 
 /* Returns the metadata value of `key` (owned by the summary, valid until it
  * is released), or NULL if the order has no such metadata entry. */
-const char *order_metadata_get(const struct order_summary *summary,
-                                       const char *key);
+const char *order_metadata_get(const struct order_summary *summary, const char *key);
 
 #endif
