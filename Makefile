@@ -47,7 +47,7 @@ INTEG_SRC := $(shell find tests/integration -name '*.c' 2>/dev/null | sort)
 INTEG_OBJ := $(INTEG_SRC:%.c=$(BUILD)/%.o)
 INTEG_BIN := $(BUILD)/tests/integration_tests
 
-# Unit tests of a service link that service's objects except its main.c.
+# Unit and integration tests link every service's objects except its main.c.
 SERVICE_LIB_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(filter-out %/main.c,$(wildcard services/*/*.c)))
 
 .PHONY: all test unit integration tests up down install fmt fmt-check clean help
@@ -77,7 +77,7 @@ $(UNIT_BIN): $(UNIT_OBJ) $(SERVICE_LIB_OBJ) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
-$(INTEG_BIN): $(INTEG_OBJ) $(LIBCOMMON)
+$(INTEG_BIN): $(INTEG_OBJ) $(SERVICE_LIB_OBJ) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
