@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../support/itest_env.h"
+#include "../support/itest_proc.h"
 #include "crypto.h"
 #include "kafka_conf.h"
 #include "strbuf.h"
@@ -34,11 +35,9 @@
 #define IPUB_CONSUME_TIMEOUT_MS 15000 /* well below transaction.timeout.ms (60 s) */
 
 struct ipub_proc {
-    pid_t pid;
-    int port, admin_port;
-    char dir[128];   /* temp dir with the secret files */
+    struct itest_proc proc; /* pid, log, admin_port */
+    int port;
     char txn_id[96]; /* kept across restarts */
-    char log[256];
 };
 
 struct ipub_order {
@@ -64,19 +63,8 @@ static void ipub_setup(void) {
 }
 
 static void ipub_teardown(void) {
-    char path[300];
-    if (ipub_p.pid > 0) {
-        kill(ipub_p.pid, SIGKILL);
-        waitpid(ipub_p.pid, NULL, 0);
-        ipub_p.pid = 0;
-    }
-    if (ipub_p.dir[0]) {
-        snprintf(path, sizeof path, "%s/token", ipub_p.dir);
-        unlink(path);
-        snprintf(path, sizeof path, "%s/password", ipub_p.dir);
-        unlink(path);
-        rmdir(ipub_p.dir);
-    }
+    if (ipub_p.proc.name[0])
+        itest_proc_cleanup(&ipub_p.proc);
     curl_global_cleanup();
 }
 
@@ -86,151 +74,38 @@ static const char *ipub_topic(int t) {
 
 /* ---- the publisher process ------------------------------------------------- */
 
-static int ipub_free_port(void) {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert_geq(fd, 0);
-    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-static void ipub_write_secret(const char *dir, const char *name, const char *value) {
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
-    cr_assert_eq(write(fd, value, strlen(value)), (ssize_t)strlen(value));
-    close(fd);
-}
-
-/* The binary next to this test binary: <build>/tests/x -> <build>/bin/publisher. */
-static void ipub_binary(char *out, size_t outlen) {
-    const char *env = getenv("PUBLISHER_BIN");
-    char exe[400];
-    ssize_t n;
-    if (env && *env) {
-        snprintf(out, outlen, "%s", env);
-        return;
-    }
-    n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    cr_assert_gt(n, 0);
-    exe[n] = '\0';
-    for (int i = 0; i < 2; i++) {
-        char *slash = strrchr(exe, '/');
-        cr_assert_not_null(slash);
-        *slash = '\0';
-    }
-    snprintf(out, outlen, "%s/bin/publisher", exe);
-}
-
-/* GET http://127.0.0.1:<port><path>; returns the status or 0 if no answer. */
-static long ipub_get(int port, const char *path) {
-    char url[128];
-    long status = 0;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    CURL *c = curl_easy_init();
-    cr_assert_not_null(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 1000L);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    return status;
-}
-
 /* Starts (or restarts, same transactional id) the publisher and waits until
  * /readyz answers 200, i.e. init_transactions completed. */
 static void ipub_start(struct ipub_proc *p) {
-    char bin[512];
-    ipub_binary(bin, sizeof bin);
-    cr_assert_eq(access(bin, X_OK), 0, "%s is missing: run `make all` first", bin);
-    if (!p->dir[0]) {
+    char v[512];
+    if (!p->proc.name[0]) {
         char unique[64];
-        snprintf(p->dir, sizeof p->dir, "/tmp/itest-publisher-XXXXXX");
-        cr_assert_not_null(mkdtemp(p->dir));
-        ipub_write_secret(p->dir, "token", IPUB_TOKEN);
-        ipub_write_secret(p->dir, "password", itest_env("KAFKA_PUBLISHER_PASSWORD"));
+        itest_proc_init(&p->proc, "publisher");
+        itest_proc_secret(&p->proc, "PUBLISHER_INTERNAL_TOKEN", "token", IPUB_TOKEN);
+        itest_proc_secret(&p->proc, "KAFKA_PASSWORD", "password",
+                          itest_env("KAFKA_PUBLISHER_PASSWORD"));
         itest_unique("itest", unique, sizeof unique);
         snprintf(p->txn_id, sizeof p->txn_id, "%s%s", itest_env("KAFKA_TRANSACTIONAL_ID_PREFIX"),
                  unique);
-        const char *data = getenv("OP_DATA_DIR");
-        snprintf(p->log, sizeof p->log, "%s/logs/itest-publisher-%ld.log",
-                 data && *data ? data : "/tmp", (long)getpid());
-        if (access(p->log, F_OK) != 0 && errno == ENOENT) {
-            FILE *f = fopen(p->log, "a");
-            if (!f)
-                snprintf(p->log, sizeof p->log, "/tmp/itest-publisher-%ld.log", (long)getpid());
-            else
-                fclose(f);
-        }
-    }
-    p->port = ipub_free_port();
-    p->admin_port = ipub_free_port();
-    const char *user = itest_env("KAFKA_PUBLISHER_USER");
-    itest_env("KAFKA_BOOTSTRAP");
-    fflush(NULL);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        char v[512];
-        int fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        unsetenv("PUBLISHER_INTERNAL_TOKEN");
-        unsetenv("KAFKA_PASSWORD");
-        unsetenv("PUBLISHER_FILTERS");
-        unsetenv("PUBLISHER_FILTERS_FILE");
-        snprintf(v, sizeof v, "%d", p->port);
-        setenv("PUBLISHER_PORT", v, 1);
-        snprintf(v, sizeof v, "%d", p->admin_port);
-        setenv("PUBLISHER_ADMIN_PORT", v, 1);
-        snprintf(v, sizeof v, "%s/token", p->dir);
-        setenv("PUBLISHER_INTERNAL_TOKEN_FILE", v, 1);
-        snprintf(v, sizeof v, "%s/password", p->dir);
-        setenv("KAFKA_PASSWORD_FILE", v, 1);
-        setenv("KAFKA_USERNAME", user, 1);
-        setenv("PUBLISHER_TRANSACTIONAL_ID", p->txn_id, 1);
+        itest_proc_setenv(&p->proc, "KAFKA_USERNAME", itest_env("KAFKA_PUBLISHER_USER"));
+        itest_proc_setenv(&p->proc, "PUBLISHER_TRANSACTIONAL_ID", p->txn_id);
+        itest_proc_setenv(&p->proc, "PUBLISHER_FILTERS", NULL);
         snprintf(v, sizeof v, "%s=%s,%s=%s", "billing", ipub_topic(0), "archive", ipub_topic(1));
-        setenv("PUBLISHER_SUBSCRIPTIONS", v, 1);
-        execl(bin, "publisher", (char *)NULL);
-        _exit(127);
+        itest_proc_setenv(&p->proc, "PUBLISHER_SUBSCRIPTIONS", v);
+        itest_env("KAFKA_BOOTSTRAP");
     }
-    p->pid = pid;
-    for (int waited = 0;; waited += 100) {
-        int st;
-        cr_assert_eq(waitpid(pid, &st, WNOHANG), 0, "publisher exited early; see %s", p->log);
-        if (ipub_get(p->admin_port, "/readyz") == 200)
-            break;
-        cr_assert_lt(waited, IPUB_READY_TIMEOUT_MS, "publisher not ready; see %s", p->log);
-        usleep(100 * 1000);
-    }
+    p->port = itest_free_port();
+    p->proc.admin_port = itest_free_port();
+    snprintf(v, sizeof v, "%d", p->port);
+    itest_proc_setenv(&p->proc, "PUBLISHER_PORT", v);
+    snprintf(v, sizeof v, "%d", p->proc.admin_port);
+    itest_proc_setenv(&p->proc, "PUBLISHER_ADMIN_PORT", v);
+    itest_proc_start(&p->proc, IPUB_READY_TIMEOUT_MS);
 }
 
 /* Sends `sig` and waits up to timeout_ms for the exit; returns the wait status. */
 static int ipub_stop(struct ipub_proc *p, int sig, long timeout_ms) {
-    int st = 0;
-    kill(p->pid, sig);
-    for (long waited = 0;; waited += 20) {
-        pid_t r = waitpid(p->pid, &st, WNOHANG);
-        if (r == p->pid)
-            break;
-        if (waited >= timeout_ms) {
-            kill(p->pid, SIGKILL);
-            waitpid(p->pid, &st, 0);
-            p->pid = 0;
-            cr_assert_fail("publisher did not exit within %ld ms of signal %d", timeout_ms, sig);
-        }
-        usleep(20 * 1000);
-    }
-    p->pid = 0;
-    return st;
+    return itest_proc_stop(&p->proc, sig, timeout_ms);
 }
 
 /* ---- orders over HTTP ------------------------------------------------------- */
@@ -537,13 +412,13 @@ static void ipub_killer_hook(void *ctx, size_t finished) {
     struct ipub_killer *k = ctx;
     int st;
     unsigned char r;
-    if (k->killed || finished < k->after || k->p->pid <= 0)
+    if (k->killed || finished < k->after || k->p->proc.pid <= 0)
         return;
     /* Answers arrive right after a commit: freeze a random moment later. */
     cr_assert_eq(crypto_random_bytes(&r, 1), 0);
     usleep(500 + (useconds_t)r * 16);
-    kill(k->p->pid, SIGSTOP);
-    cr_assert_eq(waitpid(k->p->pid, &st, WUNTRACED), k->p->pid);
+    kill(k->p->proc.pid, SIGSTOP);
+    cr_assert_eq(waitpid(k->p->proc.pid, &st, WUNTRACED), k->p->proc.pid);
     /* Still open 300 ms later while frozen: not a commit the coordinator is
      * completing, but a transaction only this process could end. */
     int open = ipub_open_txn(k->off);
@@ -552,12 +427,12 @@ static void ipub_killer_hook(void *ctx, size_t finished) {
         open = ipub_open_txn(k->off);
     }
     if (!open) {
-        kill(k->p->pid, SIGCONT);
+        kill(k->p->proc.pid, SIGCONT);
         return;
     }
-    kill(k->p->pid, SIGKILL);
-    waitpid(k->p->pid, &st, 0);
-    k->p->pid = 0;
+    kill(k->p->proc.pid, SIGKILL);
+    waitpid(k->p->proc.pid, &st, 0);
+    k->p->proc.pid = 0;
     k->killed = 1;
 }
 
@@ -614,7 +489,7 @@ Test(publisher, sigkill_mid_transaction_then_restart_loses_no_accepted_order) {
      * committed it completes anyway: then try again. */
     for (int attempt = 0; attempt < ATTEMPTS && !hanging; attempt++) {
         struct ipub_killer k = {.p = &ipub_p, .off = &off, .after = N / 4};
-        if (ipub_p.pid <= 0)
+        if (ipub_p.proc.pid <= 0)
             ipub_start(&ipub_p);
         ipub_make_orders(o + used, N, "kill");
         ipub_post_all(&ipub_p, o + used, N, 64, IPUB_TOKEN, ipub_killer_hook, &k);
@@ -656,7 +531,7 @@ Test(publisher, sigterm_answers_in_flight_requests_and_exits_zero) {
     ipub_start(&ipub_p);
     ipub_capture_offsets(&off);
     ipub_make_orders(o, N, "term");
-    pid_t pid = ipub_p.pid;
+    pid_t pid = ipub_p.proc.pid;
     /* SIGTERM arrives while requests are queued: the queued ones are
      * committed (202) or answered 503, new connections are refused, and the
      * process exits 0. Every 202 must be in Kafka. */
