@@ -2,8 +2,8 @@
 #   build/      release-ish build (-O2 -g)
 #   build-san/  AddressSanitizer + UndefinedBehaviorSanitizer (make SAN=1 ...)
 #
-# Targets: all (default), test, unit, integration, up, down, install, fmt,
-#          fmt-check, clean. `make help` lists them.
+# Targets: all (default), test, unit, integration, bench, up, down, install,
+#          fmt, fmt-check, clean. `make help` lists them.
 
 SAN ?= 0
 ifeq ($(SAN),0)
@@ -47,10 +47,14 @@ INTEG_SRC := $(shell find tests/integration -name '*.c' 2>/dev/null | sort)
 INTEG_OBJ := $(INTEG_SRC:%.c=$(BUILD)/%.o)
 INTEG_BIN := $(BUILD)/tests/integration_tests
 
+# Benchmark tools: one program per tests/bench/*.c, built by `make bench`.
+BENCH_SRC  := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+
 # Unit and integration tests link every service's objects except its main.c.
 SERVICE_LIB_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(filter-out %/main.c,$(wildcard services/*/*.c)))
 
-.PHONY: all test unit integration tests up down install fmt fmt-check clean help
+.PHONY: all test unit integration tests bench bench-tools up down install fmt fmt-check clean help
 .DEFAULT_GOAL := all
 
 all: $(BINS) $(UNIT_BIN) $(INTEG_BIN)
@@ -81,6 +85,10 @@ $(INTEG_BIN): $(INTEG_OBJ) $(SERVICE_LIB_OBJ) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
+$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(SERVICE_LIB_OBJ) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # ---- the two commands ------------------------------------------------------
 # make test: install what is missing, build, start what the tests need, run
 # every suite, stop what it started. Output ends with "N passed, N failed".
@@ -95,6 +103,13 @@ unit: $(UNIT_BIN)
 integration: $(INTEG_BIN)
 	@set -a && . scripts/local.env && set +a && \
 	  scripts/run-suites.sh "CRITERION_JOBS=1 $(INTEG_BIN)"
+
+# Benchmarks on the local stack (scripts/bench.sh); QUICK=1 for a short run
+# that only proves the harness works. Results: docs/BENCHMARKS.md.
+bench-tools: $(BINS) $(BENCH_BINS)
+
+bench: bench-tools
+	@QUICK=$(QUICK) scripts/bench.sh
 
 # make up: install, build, start the local stack and services, print an example.
 up:
