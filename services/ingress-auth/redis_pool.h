@@ -9,7 +9,10 @@
  * Thread-safe: libmicrohttpd handler threads borrow a connection, run one
  * short exchange and give it back. A borrow waits at most the command
  * timeout for a free connection and then reports the pool as unavailable,
- * so a stuck Redis bounds every request's extra latency. */
+ * so a stuck Redis bounds every request's extra latency. After a failed
+ * connect, new connects are held off for min(connect timeout, 500 ms):
+ * during an outage requests fail fast instead of each dialling Redis.
+ * Failures are logged at warn level at most every 10 s, recovery once. */
 #ifndef INGRESS_REDIS_POOL_H
 #define INGRESS_REDIS_POOL_H
 
@@ -34,7 +37,14 @@ struct ingress_redis;
  * out of memory. */
 struct ingress_redis *ingress_redis_create(const struct ingress_redis_settings *s, char *err,
                                            size_t errlen);
+/* Frees the pool and closes its connections. Every borrowed connection
+ * must have been given back (no request may still be running). NULL is a
+ * no-op. */
 void ingress_redis_destroy(struct ingress_redis *r);
+
+/* Checks settings without creating anything: 0, or -1 with a message naming
+ * the bad field in err (the password is never echoed). */
+int ingress_redis_settings_check(const struct ingress_redis_settings *s, char *err, size_t errlen);
 
 /* Readiness: 0 when a PING on a pooled connection answers PONG in time,
  * -1 otherwise. */
