@@ -14,6 +14,7 @@
 
 #define DC_POLL_MS 200
 #define DC_LINE_MAX (64 * 1024)
+#define DC_LINES_MAX (1024 * 1024)
 
 /* Reads one DLQ topic from given start offsets up to the end offsets seen
  * when it was opened. */
@@ -284,7 +285,7 @@ static int dc_redrive_one(rd_kafka_t *p, const struct ordersctl_dlq_names *n,
  * set when the reader is done or a record stopped the redrive (*bad). */
 static long dc_redrive_batch(rd_kafka_t *p, struct dc_reader *r,
                              const struct ordersctl_dlq_names *n, unsigned long limit,
-                             int *finished, int *bad, FILE *errout) {
+                             int *finished, int *bad, FILE *out, FILE *errout) {
     rd_kafka_error_t *error = rd_kafka_begin_transaction(p);
     if (error) {
         dc_txn_fail(p, error, "begin transaction", errout);
@@ -293,6 +294,9 @@ static long dc_redrive_batch(rd_kafka_t *p, struct dc_reader *r,
     rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new(r->nparts);
     long count = 0;
     rd_kafka_message_t *m;
+    /* What was redriven is printed only once it is committed. */
+    struct strbuf lines;
+    strbuf_init(&lines, DC_LINES_MAX);
     while ((unsigned long)count < limit) {
         int got = dc_reader_next(r, &m, errout);
         if (got <= 0) {
@@ -309,6 +313,16 @@ static long dc_redrive_batch(rd_kafka_t *p, struct dc_reader *r,
                 tp = rd_kafka_topic_partition_list_add(offsets, n->dlq, m->partition);
             tp->offset = m->offset + 1;
             count++;
+            strbuf_printf(&lines,
+                          "redriven partition=%" PRId32 " offset=%" PRId64 " key=", m->partition,
+                          m->offset);
+            if (m->key) {
+                strbuf_putc(&lines, '"');
+                strbuf_json_escape(&lines, m->key, m->key_len);
+                strbuf_puts(&lines, "\"\n");
+            } else {
+                strbuf_puts(&lines, "null\n");
+            }
         }
         rd_kafka_message_destroy(m);
         if (rc != 0) {
@@ -331,6 +345,10 @@ static long dc_redrive_batch(rd_kafka_t *p, struct dc_reader *r,
         goto abort_done;
     }
     rd_kafka_topic_partition_list_destroy(offsets);
+    fputs(strbuf_str(&lines), out);
+    if (lines.overflow)
+        fprintf(out, "(more redriven records of this batch not shown)\n");
+    strbuf_release(&lines);
     return count;
 abort:
     error = rd_kafka_abort_transaction(p, ORDERSCTL_DLQ_TIMEOUT_MS);
@@ -338,6 +356,7 @@ abort:
         rd_kafka_error_destroy(error);
 abort_done:
     rd_kafka_topic_partition_list_destroy(offsets);
+    strbuf_release(&lines);
     return -1;
 }
 
@@ -372,7 +391,7 @@ static int dc_redrive(const struct ordersctl_dlq_opts *o, const struct ordersctl
         unsigned long limit = ORDERSCTL_DLQ_TXN_MAX;
         if (o->max && o->max - total < limit)
             limit = o->max - total;
-        long got = dc_redrive_batch(p, &r, n, limit, &finished, &bad, errout);
+        long got = dc_redrive_batch(p, &r, n, limit, &finished, &bad, out, errout);
         if (got < 0) {
             rc = ORDERSCTL_EXIT_FAIL;
             break;
