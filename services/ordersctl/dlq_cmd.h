@@ -28,7 +28,7 @@ int ordersctl_dlq_main(int argc, char **argv);
  * summary to `out`, errors to `errout`. Returns ORDERSCTL_EXIT_OK, or
  * ORDERSCTL_EXIT_FAIL after a Kafka error, a timeout or a dead letter that
  * cannot be redriven (progress up to the record before it is kept). */
-int ordersctl_dlq_run(const struct ordersctl_dlq_opts *o, const struct kafka_settings *s,
-                      FILE *out, FILE *errout);
+int ordersctl_dlq_run(const struct ordersctl_dlq_opts *o, const struct kafka_settings *s, FILE *out,
+                      FILE *errout);
 
 #endif
