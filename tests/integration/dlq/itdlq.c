@@ -80,7 +80,7 @@ rd_kafka_headers_t *itdlq_ce_headers(const char *client_id, const char *order_id
     return h;
 }
 
-rd_kafka_t *itdlq_consumer(const char *who) {
+static rd_kafka_t *itdlq_consumer_iso(const char *who, int read_uncommitted) {
     struct kafka_settings s = itdlq_settings(who);
     char err[512], group[96];
     /* Even in assign mode librdkafka looks up the group's coordinator, so
@@ -91,10 +91,18 @@ rd_kafka_t *itdlq_consumer(const char *who) {
         itest_unique("itdlq", group, sizeof group);
     rd_kafka_conf_t *conf = kafka_conf_consumer(&s, group, err, sizeof err);
     cr_assert(conf, "%s", err);
+    if (read_uncommitted)
+        cr_assert_eq(
+            rd_kafka_conf_set(conf, "isolation.level", "read_uncommitted", err, sizeof err),
+            RD_KAFKA_CONF_OK, "%s", err);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
     cr_assert(rk, "%s", err);
     rd_kafka_poll_set_consumer(rk);
     return rk;
+}
+
+rd_kafka_t *itdlq_consumer(const char *who) {
+    return itdlq_consumer_iso(who, 0);
 }
 
 rd_kafka_message_t *itdlq_fetch(rd_kafka_t *rk, const char *topic, int32_t partition,
@@ -118,7 +126,11 @@ rd_kafka_message_t *itdlq_fetch(rd_kafka_t *rk, const char *topic, int32_t parti
 }
 
 int itdlq_end_offsets(const char *topic, int64_t end[ITDLQ_MAX_PARTS]) {
-    rd_kafka_t *rk = itdlq_consumer("ADMIN");
+    /* read_uncommitted: the high watermark, which counts a transaction whose
+     * commit markers are still being written. A read_committed client would
+     * get the last stable offset, which lags commit_transaction() briefly,
+     * and a reader stopping there would miss records just committed. */
+    rd_kafka_t *rk = itdlq_consumer_iso("ADMIN", 1);
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     const struct rd_kafka_metadata *md;
     cr_assert_eq(rd_kafka_metadata(rk, 0, rkt, &md, ITDLQ_TIMEOUT_MS), RD_KAFKA_RESP_ERR_NO_ERROR);

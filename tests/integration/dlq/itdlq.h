@@ -36,7 +36,8 @@ rd_kafka_t *itdlq_consumer(const char *who);
 rd_kafka_message_t *itdlq_fetch(rd_kafka_t *rk, const char *topic, int32_t partition,
                                 int64_t offset);
 
-/* End offsets of every partition of topic (as admin); returns the count. */
+/* High watermarks of every partition of topic (as admin); returns the
+ * count. */
 int itdlq_end_offsets(const char *topic, int64_t end[ITDLQ_MAX_PARTS]);
 
 /* A record read back: copies, owned by the array. */
