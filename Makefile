@@ -3,7 +3,7 @@
 #   build-san/  AddressSanitizer + UndefinedBehaviorSanitizer (make SAN=1 ...)
 #
 # Targets: all (default), test, unit, integration, up, down, install, fmt,
-#          fmt-check, clean. `make help` lists them.
+#          fmt-check, clean, chart-test (offline Helm chart checks). `make help` lists them.
 
 SAN ?= 0
 ifeq ($(SAN),0)
@@ -50,7 +50,7 @@ INTEG_BIN := $(BUILD)/tests/integration_tests
 # Unit and integration tests link every service's objects except its main.c.
 SERVICE_LIB_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(filter-out %/main.c,$(wildcard services/*/*.c)))
 
-.PHONY: all test unit integration tests up down install fmt fmt-check clean help
+.PHONY: all test unit integration tests up down install fmt fmt-check clean help chart-test
 .DEFAULT_GOAL := all
 
 all: $(BINS) $(UNIT_BIN) $(INTEG_BIN)
@@ -116,6 +116,11 @@ fmt-check:
 
 clean:
 	rm -rf build build-san
+
+# Offline Helm chart proof: lint, schema, kubernetes-validate, checkov,
+# NetworkPolicy connectivity. Ends with "N passed, N failed".
+chart-test:
+	@scripts/chart-test.sh
 
 help:
 	@sed -n '1,10p' Makefile
