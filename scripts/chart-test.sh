@@ -126,6 +126,26 @@ for m in share-secret secret-env; do
   refute "check_manifests catches $m" "$PY" "$EXPECTED/check_manifests.py" "$OUT/mut-$m.yaml"
 done
 
+say "shell scripts of the Jobs and dev stores"
+for v in kind production; do
+  mkdir -p "$OUT/sh-$v"
+  "$PY" - "$OUT/$v/all.yaml" "$OUT/sh-$v" <<'PYEOF'
+import sys, yaml
+for d in yaml.safe_load_all(open(sys.argv[1])):
+    if not d or d["kind"] not in ("Job", "StatefulSet", "Deployment", "Pod"):
+        continue
+    spec = d["spec"] if d["kind"] == "Pod" else d["spec"]["template"]["spec"]
+    for c in spec["containers"]:
+        if c.get("command") == ["/bin/bash", "-c"]:
+            open(f'{sys.argv[2]}/{d["metadata"]["name"]}.sh', "w").write(c["args"][0])
+PYEOF
+  for f in "$OUT/sh-$v"/*.sh; do
+    check "bash -n $(basename "$f" .sh) ($v)" bash -n "$f"
+  done
+done
+pg_init="$(sed -n '/10-roles.sh: |/,/^---/p' "$OUT/kind/all.yaml" | sed '1d;$d' | sed 's/^    //')"
+check "bash -n postgres init script (kind)" bash -n <(printf '%s\n' "$pg_init")
+
 say "NetworkPolicy connectivity (netpol-analyzer)"
 # connectivity FILE: the allowed-connection list plus exposure (DNS, ingress
 # controller, monitoring) computed from workloads + policies in FILE.
