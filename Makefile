@@ -2,8 +2,9 @@
 #   build/      release-ish build (-O2 -g)
 #   build-san/  AddressSanitizer + UndefinedBehaviorSanitizer (make SAN=1 ...)
 #
-# Targets: all (default), test, unit, integration, bench, up, down, install,
-#          fmt, fmt-check, clean. `make help` lists them.
+# Targets: all (default), test, unit, integration, bench, chart-test (offline
+#          Helm chart checks), up, down, install, fmt, fmt-check, clean.
+#          `make help` lists them.
 
 SAN ?= 0
 ifeq ($(SAN),0)
@@ -54,7 +55,7 @@ BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 # Unit and integration tests link every service's objects except its main.c.
 SERVICE_LIB_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(filter-out %/main.c,$(wildcard services/*/*.c)))
 
-.PHONY: all test unit integration tests bench bench-tools up down install fmt fmt-check clean help
+.PHONY: all test unit integration tests bench bench-tools chart-test up down install fmt fmt-check clean help
 .DEFAULT_GOAL := all
 
 all: $(BINS) $(UNIT_BIN) $(INTEG_BIN)
@@ -131,6 +132,11 @@ fmt-check:
 
 clean:
 	rm -rf build build-san
+
+# Offline Helm chart proof: lint, schema, kubernetes-validate, checkov,
+# NetworkPolicy connectivity. Ends with "N passed, N failed".
+chart-test:
+	@scripts/chart-test.sh
 
 help:
 	@sed -n '1,10p' Makefile
