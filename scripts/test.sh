@@ -45,6 +45,9 @@ suites=(
 # Coverage-guided fuzzing of the body validator and header parsers, bounded;
 # run longer with FUZZ_SECONDS=600 make test, or tests/fuzz/run.sh 600.
 suites+=("$ROOT/tests/fuzz/run.sh ${FUZZ_SECONDS:-20}")
+# Offline Helm chart checks: lint, schema validation, policy scan,
+# NetworkPolicy connectivity matrix (installs its pinned tools on first use).
+suites+=("$ROOT/scripts/chart-test.sh")
 # Integration suites share real servers: one test at a time.
 suites+=("CRITERION_JOBS=1 $ROOT/$BUILD_DIR/tests/integration_tests")
 
