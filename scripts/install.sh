@@ -56,4 +56,5 @@ command -v go >/dev/null || die "Go (>= 1.22) is needed to build versitygw; inst
 "$ROOT/scripts/kafka.sh" install
 "$ROOT/scripts/s3.sh" install
 if [[ -x "$ROOT/tests/contracts/setup.sh" ]]; then "$ROOT/tests/contracts/setup.sh"; fi
+"$ROOT/scripts/install-k8s-tools.sh"
 say "all dependencies present"
