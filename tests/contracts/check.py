@@ -30,6 +30,7 @@ import hashlib
 import hmac
 import json
 import re
+import subprocess
 import sys
 import traceback
 import urllib.parse
@@ -996,9 +997,15 @@ def check_cross_examples_same_order():
 
 
 def _local_env_defaults():
+    # Let bash evaluate the file (defaults may be arithmetic on
+    # OP_PORT_OFFSET) in an empty environment, so only its defaults count.
+    script = f'. "{LOCAL_ENV}" && env -0'
+    res = subprocess.run(["env", "-i", "bash", "-c", script], check=True, capture_output=True)
     out = {}
-    for m in re.finditer(r'^:\s*"\$\{(\w+):=([^}]*)\}"', LOCAL_ENV.read_text(), re.M):
-        out[m.group(1)] = m.group(2)
+    for item in res.stdout.split(b"\0"):
+        if b"=" in item:
+            k, v = item.decode().split("=", 1)
+            out[k] = v
     return out
 
 
