@@ -43,7 +43,38 @@ int dlq_publish(rd_kafka_t *producer, const rd_kafka_message_t *src, const char 
                 const char *error, uint32_t attempts, int timeout_ms, char *err, size_t errlen);
 
 /* Reads header `name` of a message as a NUL-terminated copy into buf.
- * Returns 0, or -1 when absent, repeated, or longer than buflen - 1. */
+ * Returns 0, or -1 when absent, repeated, or longer than buflen - 1 (also
+ * when its value is null or holds a NUL byte, which no dlq_* header does). */
 int dlq_header_get(const rd_kafka_message_t *m, const char *name, char *buf, size_t buflen);
+
+/* ---- lower-level forms ----------------------------------------------------
+ * rd_kafka_message_headers() only works on messages librdkafka itself
+ * produced or consumed, so the functions above delegate to these, which take
+ * the pieces instead (tests and ordersctl use them directly). */
+
+/* dlq_headers_build for a record of `topic`/`partition`/`offset` whose
+ * headers are `src` (NULL: none). Same result and ownership. */
+rd_kafka_headers_t *dlq_headers_build_parts(const rd_kafka_headers_t *src, const char *topic,
+                                            int32_t partition, int64_t offset, const char *reason,
+                                            const char *error, uint32_t attempts,
+                                            int64_t failed_at_ms);
+
+/* dlq_header_get on a header list (NULL: no headers). Same contract. */
+int dlq_header_get_hdrs(const rd_kafka_headers_t *hdrs, const char *name, char *buf, size_t buflen);
+
+/* ---- delivery reports -------------------------------------------------------
+ * dlq_publish learns the broker's answer through the per-message opaque it
+ * passes to rd_kafka_producev, so the producer's conf MUST route delivery
+ * reports here: rd_kafka_conf_set_dr_msg_cb(conf, dlq_dr_msg_cb) before
+ * rd_kafka_new. A service that needs its own dr_msg_cb for other messages
+ * calls dlq_dr_msg_cb from it for every message whose _private it did not
+ * set itself. Without it dlq_publish always times out (returns -1). */
+void dlq_dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
+
+/* Formats Unix milliseconds as RFC 3339 UTC with milliseconds and 'Z'
+ * ("2024-05-01T12:35:02.001Z") into out. Returns 0, or -1 (out "") when
+ * the year falls outside 0000-9999. */
+#define DLQ_TIME_LEN 24
+int dlq_format_time(int64_t unix_ms, char out[DLQ_TIME_LEN + 1]);
 
 #endif

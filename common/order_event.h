@@ -52,6 +52,17 @@ struct order_event {
 enum order_event_status order_event_decode(const rd_kafka_message_t *m, struct order_event *ev,
                                            char *why, size_t whylen);
 
+/* order_event_decode on the pieces of a record: key[keylen] and
+ * value[valuelen] (either may be NULL), headers `hdrs` (NULL: none). Same
+ * result, except that ev->partition and ev->offset are -1 (order_event_decode
+ * sets them from the message). It exists because rd_kafka_message_headers()
+ * only works on messages librdkafka itself built, so tests (and tools holding
+ * a record in pieces) cannot go through order_event_decode. */
+enum order_event_status order_event_decode_parts(const void *key, size_t keylen, const void *value,
+                                                 size_t valuelen, const rd_kafka_headers_t *hdrs,
+                                                 struct order_event *ev, char *why, size_t whylen);
+
+/* Frees what a decoded event owns and empties it. Safe on an empty event. */
 void order_event_release(struct order_event *ev);
 
 /* "undecodable" / "invalid" for the dlq_reason header; NULL for OK and
