@@ -65,6 +65,11 @@ long billing_batch_wait(const struct billing_batch *b, int64_t now_ms) {
     return (long)(b->first_ms + b->wait_ms - now_ms);
 }
 
+void billing_batch_pop(struct billing_batch *b) {
+    if (b->n > 0)
+        billing_entry_free(b, &b->e[--b->n]);
+}
+
 size_t billing_batch_drop_partition(struct billing_batch *b, int32_t partition) {
     size_t kept = 0, dropped = 0;
     for (size_t i = 0; i < b->n; i++) {

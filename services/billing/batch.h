@@ -74,6 +74,10 @@ long billing_batch_wait(const struct billing_batch *b, int64_t now_ms);
  * others. Returns how many were removed. */
 size_t billing_batch_drop_partition(struct billing_batch *b, int32_t partition);
 
+/* Removes (and frees) the newest entry, e.g. one that could not be
+ * decoded for lack of memory. No-op on an empty batch. */
+void billing_batch_pop(struct billing_batch *b);
+
 /* Frees every entry; the batch is empty and reusable. */
 void billing_batch_clear(struct billing_batch *b);
 

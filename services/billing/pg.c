@@ -117,7 +117,7 @@ static void billing_pg_conn_error(struct billing_pg *pg, const char *what, char 
 }
 
 enum billing_pg_result billing_pg_connect(struct billing_pg *pg, char *err, size_t errlen) {
-    char port[8], connect_timeout[16], options[160];
+    char port[8], connect_timeout[24], options[160];
     if (billing_pg_connected(pg))
         return BILLING_PG_OK;
     billing_pg_close(pg);
