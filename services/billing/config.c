@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#define BILLING_CONFIG_NVARS 25
+#define BILLING_CONFIG_NVARS 26
 #define BILLING_TOPIC_MAX 245 /* Kafka's 249 minus the ".dlq" of the DLQ */
 
 static int billing_config_level_ok(const char *v, char *err, size_t errlen) {
@@ -173,6 +173,13 @@ static size_t billing_config_table(struct billing_config *c, struct cfg_var *var
          .max = 3600000,
          .dest = &c->stats_interval_ms,
          .help = "librdkafka statistics (consumer lag metric) interval"},
+        {.name = "BILLING_SESSION_TIMEOUT",
+         .type = CFG_DURATION_MS,
+         .def = "45s",
+         .min = 6000,
+         .max = 300000,
+         .dest = &c->session_timeout_ms,
+         .help = "group session timeout: how soon a crashed member's partitions move"},
         {.name = "LOG_LEVEL",
          .type = CFG_STRING,
          .def = "info",

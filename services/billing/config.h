@@ -33,6 +33,7 @@ struct billing_config {
     long long pg_timeout_ms;    /* connect and statement timeout */
     long long drain_timeout_ms; /* SIGTERM: finish the batch within it */
     long long stats_interval_ms;
+    long long session_timeout_ms; /* Kafka session.timeout.ms */
     char *log_level;
 };
 

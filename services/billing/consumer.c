@@ -726,11 +726,14 @@ struct billing_consumer *billing_consumer_create(const struct billing_consumer_s
     conf = kafka_conf_consumer(s->kafka, s->group, err, errlen);
     if (!conf)
         goto fail;
+    char why[256], session[24];
     snprintf(interval, sizeof interval, "%ld", s->stats_interval_ms);
-    char why[256];
+    snprintf(session, sizeof session, "%ld", s->session_timeout_ms ? s->session_timeout_ms : 45000);
     if (rd_kafka_conf_set(conf, "statistics.interval.ms", interval, why, sizeof why) !=
-        RD_KAFKA_CONF_OK) {
-        errmsg_set(err, errlen, "kafka config: statistics.interval.ms: %s", why);
+            RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "session.timeout.ms", session, why, sizeof why) !=
+            RD_KAFKA_CONF_OK) {
+        errmsg_set(err, errlen, "kafka config: %s", why);
         rd_kafka_conf_destroy(conf);
         goto fail;
     }

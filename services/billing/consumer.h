@@ -44,6 +44,7 @@ struct billing_consumer_settings {
     uint32_t max_attempts;
     struct backoff_policy retry;
     long stats_interval_ms;
+    long session_timeout_ms;
     long dlq_timeout_ms; /* wait for the DLQ broker acknowledgement */
 };
 

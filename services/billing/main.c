@@ -105,6 +105,7 @@ int main(int argc, char **argv) {
         .max_attempts = (uint32_t)conf.max_attempts,
         .retry = {.base_ms = (uint32_t)conf.retry_base_ms, .cap_ms = (uint32_t)conf.retry_cap_ms},
         .stats_interval_ms = (long)conf.stats_interval_ms,
+        .session_timeout_ms = (long)conf.session_timeout_ms,
         .dlq_timeout_ms = BILLING_DLQ_TIMEOUT_MS,
     };
     consumer = billing_consumer_create(&cs, err, sizeof err);
