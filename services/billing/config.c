@@ -16,7 +16,7 @@ static int billing_config_level_ok(const char *v, char *err, size_t errlen) {
 }
 
 static int billing_config_sslmode_ok(const char *v, char *err, size_t errlen) {
-    static const char *const set[] = {"disable", "allow",     "prefer",      "require",
+    static const char *const set[] = {"disable",   "allow",       "prefer", "require",
                                       "verify-ca", "verify-full", NULL};
     return cfg_one_of(v, set, err, errlen);
 }
@@ -24,9 +24,9 @@ static int billing_config_sslmode_ok(const char *v, char *err, size_t errlen) {
 /* Kafka topic and group names: 1..BILLING_TOPIC_MAX of [A-Za-z0-9._-]. */
 static int billing_config_name_ok(const char *v, char *err, size_t errlen) {
     size_t n = strlen(v);
-    if (n == 0 || n > BILLING_TOPIC_MAX || strspn(v,
-                                                  "abcdefghijklmnopqrstuvwxyz"
-                                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n) {
+    if (n == 0 || n > BILLING_TOPIC_MAX ||
+        strspn(v, "abcdefghijklmnopqrstuvwxyz"
+                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n) {
         errmsg_set(err, errlen, "is not 1-%d characters of [A-Za-z0-9._-]", BILLING_TOPIC_MAX);
         return -1;
     }
@@ -95,7 +95,11 @@ static size_t billing_config_table(struct billing_config *c, struct cfg_var *var
          .def = "127.0.0.1",
          .dest = &c->pg_host,
          .help = "Postgres host"},
-        {.name = "PG_PORT", .type = CFG_PORT, .def = "5432", .dest = &c->pg_port, .help = "Postgres port"},
+        {.name = "PG_PORT",
+         .type = CFG_PORT,
+         .def = "5432",
+         .dest = &c->pg_port,
+         .help = "Postgres port"},
         {.name = "PG_DATABASE",
          .type = CFG_STRING,
          .def = "orders",

@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BILLING_POLL_MAX_MS 100   /* bounds how late a stop or a retry is noticed */
+#define BILLING_POLL_MAX_MS 100    /* bounds how late a stop or a retry is noticed */
 #define BILLING_KAFKA_CALL_MS 5000 /* seek, committed-offset lookup */
 
 enum billing_part_state {
@@ -404,14 +404,13 @@ static int billing_dead_letter(struct billing_consumer *c, struct billing_entry 
 }
 
 /* One Postgres write, timed. */
-static enum billing_pg_result billing_write(struct billing_consumer *c, size_t nev,
-                                            size_t noff, size_t *inserted, int32_t *fenced,
-                                            char *err, size_t errlen) {
+static enum billing_pg_result billing_write(struct billing_consumer *c, size_t nev, size_t noff,
+                                            size_t *inserted, int32_t *fenced, char *err,
+                                            size_t errlen) {
     int64_t t0 = billing_now_ms();
     enum billing_pg_result rc = billing_pg_write(c->pg, c->group, c->topic, c->evs, nev, c->off,
                                                  noff, inserted, fenced, err, errlen);
-    metrics_histogram_observe(c->st->write_seconds, (double)(billing_now_ms() - t0) / 1000.0,
-                              NULL);
+    metrics_histogram_observe(c->st->write_seconds, (double)(billing_now_ms() - t0) / 1000.0, NULL);
     return rc;
 }
 
@@ -496,8 +495,8 @@ restart:
                 billing_trace_context(e);
                 LOG_WARN("%s [%" PRId32 "] offset %" PRId64 " refused (attempt %" PRIu32
                          " of %" PRIu32 "): %s",
-                         c->topic, e->msg->partition, e->msg->offset, e->attempts,
-                         c->max_attempts, err);
+                         c->topic, e->msg->partition, e->msg->offset, e->attempts, c->max_attempts,
+                         err);
                 log_context_clear();
                 if (e->attempts >= c->max_attempts) {
                     e->state = BILLING_ENTRY_POISON;
@@ -546,7 +545,8 @@ static void billing_flush(struct billing_consumer *c) {
                 c->evs[nev++] = &e->ev;
         }
         size_t noff = billing_offsets(c);
-        enum billing_pg_result rc = billing_write(c, nev, noff, &inserted, &fenced, err, sizeof err);
+        enum billing_pg_result rc =
+            billing_write(c, nev, noff, &inserted, &fenced, err, sizeof err);
         if (rc == BILLING_PG_OK) {
             billing_count(c, nev, inserted);
             LOG_DEBUG("batch of %zu records committed (%zu new)", c->batch.n, inserted);

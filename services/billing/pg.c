@@ -130,13 +130,25 @@ enum billing_pg_result billing_pg_connect(struct billing_pg *pg, char *err, size
              pg->timeout_ms);
     char tcp_timeout[24];
     snprintf(tcp_timeout, sizeof tcp_timeout, "%ld", pg->timeout_ms);
-    const char *keys[] = {"host",      "port",       "dbname",         "user",
-                          "password",  "sslmode",    "connect_timeout", "options",
-                          "keepalives", "keepalives_idle", "keepalives_interval",
-                          "keepalives_count", "tcp_user_timeout", "application_name", NULL};
-    const char *vals[] = {pg->host, port,      pg->database, pg->user,  pg->password,
-                          pg->sslmode, connect_timeout, options, "1", "5", "2", "3",
-                          tcp_timeout, "billing", NULL};
+    const char *keys[] = {"host",
+                          "port",
+                          "dbname",
+                          "user",
+                          "password",
+                          "sslmode",
+                          "connect_timeout",
+                          "options",
+                          "keepalives",
+                          "keepalives_idle",
+                          "keepalives_interval",
+                          "keepalives_count",
+                          "tcp_user_timeout",
+                          "application_name",
+                          NULL};
+    const char *vals[] = {
+        pg->host,        port,      pg->database, pg->user, pg->password, pg->sslmode,
+        connect_timeout, options,   "1",          "5",      "2",          "3",
+        tcp_timeout,     "billing", NULL};
     pg->conn = PQconnectdbParams(keys, vals, 0);
     if (!pg->conn || PQstatus(pg->conn) != CONNECTION_OK) {
         billing_pg_conn_error(pg, "connect", err, errlen);
@@ -169,8 +181,8 @@ static enum billing_pg_result billing_pg_fail(struct billing_pg *pg, PGresult *r
 
 /* Runs a statement expected to return no rows; on success *rows (may be
  * NULL) gets its row count. */
-static enum billing_pg_result billing_pg_command(struct billing_pg *pg, const char *sql, int nparams,
-                                                 const char *const *params, long *rows,
+static enum billing_pg_result billing_pg_command(struct billing_pg *pg, const char *sql,
+                                                 int nparams, const char *const *params, long *rows,
                                                  const char *what, char *err, size_t errlen) {
     PGresult *r = nparams ? PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0)
                           : PQexec(pg->conn, sql);
@@ -216,8 +228,9 @@ static enum billing_pg_result billing_pg_copy(struct billing_pg *pg, char *err, 
 /* Moves one partition's stored offset; BILLING_PG_ERR_FENCED if it was not
  * at off->expected. */
 static enum billing_pg_result billing_pg_move(struct billing_pg *pg, const char *group,
-                                              const char *topic, const struct billing_pg_offset *off,
-                                              char *err, size_t errlen) {
+                                              const char *topic,
+                                              const struct billing_pg_offset *off, char *err,
+                                              size_t errlen) {
     char part[16], expected[24], next[24];
     long rows = 0;
     enum billing_pg_result rc;
@@ -238,7 +251,8 @@ static enum billing_pg_result billing_pg_move(struct billing_pg *pg, const char 
     if (rc == BILLING_PG_OK && rows != 1) {
         errmsg_set(err, errlen,
                    "stored offset of %s [%" PRId32 "] is no longer %s: another consumer moved it",
-                   topic, off->partition, off->expected == BILLING_PG_NO_OFFSET ? "unset" : expected);
+                   topic, off->partition,
+                   off->expected == BILLING_PG_NO_OFFSET ? "unset" : expected);
         rc = BILLING_PG_ERR_FENCED;
     }
     return rc;

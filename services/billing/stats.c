@@ -17,8 +17,8 @@ int billing_stats_init(struct billing_stats *st, struct metrics_registry *reg,
     static const char *const partition[] = {"partition"};
     int rc = 0;
     memset(st, 0, sizeof *st);
-    struct metrics_counter *records = metrics_counter_new(
-        reg, "orders_billing_records_total", "Records handled, by result", 1, result);
+    struct metrics_counter *records = metrics_counter_new(reg, "orders_billing_records_total",
+                                                          "Records handled, by result", 1, result);
     st->stored = metrics_counter_child(records, (const char *const[]){"stored"});
     st->duplicate = metrics_counter_child(records, (const char *const[]){"duplicate"});
     st->dead_lettered = metrics_counter_child(records, (const char *const[]){"dead_lettered"});
@@ -26,9 +26,9 @@ int billing_stats_init(struct billing_stats *st, struct metrics_registry *reg,
         reg, "orders_billing_batch_size", "Records per Postgres transaction", 0, NULL,
         billing_stats_size_buckets,
         sizeof billing_stats_size_buckets / sizeof billing_stats_size_buckets[0]);
-    st->write_seconds = metrics_histogram_new(reg, "orders_billing_sink_write_seconds",
-                                              "Duration of one Postgres write transaction", 0,
-                                              NULL, NULL, 0);
+    st->write_seconds =
+        metrics_histogram_new(reg, "orders_billing_sink_write_seconds",
+                              "Duration of one Postgres write transaction", 0, NULL, NULL, 0);
     st->retries = metrics_counter_new(reg, "orders_billing_retries_total",
                                       "Retries of a batch or record, by reason", 1, reason);
     struct metrics_counter *transient = metrics_counter_new(
@@ -39,9 +39,9 @@ int billing_stats_init(struct billing_stats *st, struct metrics_registry *reg,
         reg, "orders_billing_dlq_publishes_total", "Dead letters published, by result", 1, result);
     st->dlq_ok = metrics_counter_child(dlq, (const char *const[]){"ok"});
     st->dlq_error = metrics_counter_child(dlq, (const char *const[]){"error"});
-    st->lag = metrics_gauge_new(reg, "orders_billing_consumer_lag",
-                                "Records behind the partition end (librdkafka statistics)", 1,
-                                partition);
+    st->lag =
+        metrics_gauge_new(reg, "orders_billing_consumer_lag",
+                          "Records behind the partition end (librdkafka statistics)", 1, partition);
     struct metrics_gauge *inflight = metrics_gauge_new(
         reg, "orders_billing_inflight", "Records consumed but not yet committed", 0, NULL);
     st->inflight = metrics_gauge_child(inflight, NULL);

@@ -37,8 +37,7 @@ struct billing_stats {
 /* Registers the families in `reg` (borrowed; must outlive *st) and fills st.
  * Returns 0, or -1 if a registration failed (updates on the missing handles
  * are then no-ops). */
-int billing_stats_init(struct billing_stats *st, struct metrics_registry *reg,
-                       const char *version);
+int billing_stats_init(struct billing_stats *st, struct metrics_registry *reg, const char *version);
 
 /* Counts one retry for `reason` ("transient", "permanent", "fenced", "dlq"). */
 void billing_stats_retry(struct billing_stats *st, const char *reason);

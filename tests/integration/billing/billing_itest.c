@@ -140,7 +140,8 @@ void ibill_produce(const char *client_id, struct ibill_order *o, size_t from, si
             while ((pe = rd_kafka_producev(
                         p, RD_KAFKA_V_TOPIC(topic),
                         RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA : partition),
-                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY((void *)(uintptr_t)key, strlen(key)),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                        RD_KAFKA_V_KEY((void *)(uintptr_t)key, strlen(key)),
                         RD_KAFKA_V_VALUE(x->body, strlen(x->body)), RD_KAFKA_V_HEADERS(h),
                         RD_KAFKA_V_OPAQUE(x), RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
                 rd_kafka_poll(p, 10);
@@ -169,11 +170,12 @@ int64_t ibill_produce_raw(const char *key, const char *value, const char *const 
     rd_kafka_headers_t *h = rd_kafka_headers_new(nheaders);
     for (size_t i = 0; i < nheaders; i++)
         rd_kafka_header_add(h, headers[2 * i], -1, headers[2 * i + 1], -1);
-    rd_kafka_resp_err_t pe = rd_kafka_producev(
-        p, RD_KAFKA_V_TOPIC(itest_env("KAFKA_TOPIC_BILLING")), RD_KAFKA_V_PARTITION(partition),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY((void *)(uintptr_t)key, strlen(key)),
-        RD_KAFKA_V_VALUE((void *)(uintptr_t)value, strlen(value)), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(&slot),
-        RD_KAFKA_V_END);
+    rd_kafka_resp_err_t pe =
+        rd_kafka_producev(p, RD_KAFKA_V_TOPIC(itest_env("KAFKA_TOPIC_BILLING")),
+                          RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_KEY((void *)(uintptr_t)key, strlen(key)),
+                          RD_KAFKA_V_VALUE((void *)(uintptr_t)value, strlen(value)),
+                          RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(&slot), RD_KAFKA_V_END);
     cr_assert_eq(pe, RD_KAFKA_RESP_ERR_NO_ERROR);
     cr_assert_eq(rd_kafka_flush(p, IBILL_KAFKA_MS), RD_KAFKA_RESP_ERR_NO_ERROR);
     rd_kafka_destroy(p);
@@ -183,9 +185,12 @@ int64_t ibill_produce_raw(const char *key, const char *value, const char *const 
 
 PGconn *ibill_pg_admin(void) {
     const char *keys[] = {"host", "port", "dbname", "user", "password", "connect_timeout", NULL};
-    const char *vals[] = {itest_env("PG_HOST"),          itest_env("PG_PORT"),
-                          itest_env("PG_DATABASE"),      itest_env("PG_MIGRATOR_USER"),
-                          itest_env("PG_MIGRATOR_PASSWORD"), "5",
+    const char *vals[] = {itest_env("PG_HOST"),
+                          itest_env("PG_PORT"),
+                          itest_env("PG_DATABASE"),
+                          itest_env("PG_MIGRATOR_USER"),
+                          itest_env("PG_MIGRATOR_PASSWORD"),
+                          "5",
                           NULL};
     PGconn *c = PQconnectdbParams(keys, vals, 0);
     cr_assert(c && PQstatus(c) == CONNECTION_OK, "connect as migrator: %s",
@@ -235,10 +240,16 @@ void ibill_check_all(PGconn *c, const char *client_id, const struct ibill_order 
         snprintf(total, sizeof total, "%lld", o[i].total_cents);
         snprintf(part, sizeof part, "%" PRId32, o[i].partition);
         snprintf(off, sizeof off, "%" PRId64, o[i].offset);
-        const char *params[] = {client_id,   o[i].order_id, o[i].customer_id,
-                                o[i].currency, total,        o[i].items,
+        const char *params[] = {client_id,
+                                o[i].order_id,
+                                o[i].customer_id,
+                                o[i].currency,
+                                total,
+                                o[i].items,
                                 o[i].metadata[0] ? o[i].metadata : NULL,
-                                o[i].event_id, o[i].ce_time, part,
+                                o[i].event_id,
+                                o[i].ce_time,
+                                part,
                                 off};
         PGresult *r = PQexecParams(c, sql, 11, NULL, params, NULL, NULL, 0);
         cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
@@ -260,7 +271,8 @@ void ibill_start(struct itest_proc *p, long ready_timeout_ms) {
     char v[32];
     if (!p->name[0]) {
         itest_proc_init(p, "billing");
-        itest_proc_secret(p, "KAFKA_PASSWORD", "kafka-password", itest_env("KAFKA_BILLING_PASSWORD"));
+        itest_proc_secret(p, "KAFKA_PASSWORD", "kafka-password",
+                          itest_env("KAFKA_BILLING_PASSWORD"));
         itest_proc_secret(p, "PG_PASSWORD", "pg-password", itest_env("PG_BILLING_PASSWORD"));
         itest_proc_setenv(p, "KAFKA_USERNAME", itest_env("KAFKA_BILLING_USER"));
         itest_proc_setenv(p, "PG_USER", itest_env("PG_BILLING_USER"));

@@ -59,8 +59,9 @@ Test(billing, stores_every_order_exactly_once_field_for_field) {
     ibill_produce(tb_client, tb_orders, 0, n, 250, -1);
     ibill_wait_count(tb_pg, tb_client, (long)n, TB_DRAIN_MS);
     ibill_check_all(tb_pg, tb_client, tb_orders, n);
-    cr_assert_geq(ibill_metric(tb_proc.admin_port, "orders_billing_records_total{result=\"stored\"}"),
-                  (double)n);
+    cr_assert_geq(
+        ibill_metric(tb_proc.admin_port, "orders_billing_records_total{result=\"stored\"}"),
+        (double)n);
     cr_assert_gt(ibill_metric(tb_proc.admin_port, "orders_billing_sink_write_seconds_count"), 0);
     int st = itest_proc_stop(&tb_proc, SIGTERM, TB_STOP_MS);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGTERM: wait status %d", st);
@@ -82,7 +83,8 @@ Test(billing, survives_three_sigkills_without_loss_or_duplicates) {
         cr_assert_geq(have, want);
         int st = itest_proc_stop(&tb_proc, SIGKILL, TB_STOP_MS);
         cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-        cr_log_info("SIGKILL %d with %ld of %zu orders stored", k, ibill_count(tb_pg, tb_client), n);
+        cr_log_info("SIGKILL %d with %ld of %zu orders stored", k, ibill_count(tb_pg, tb_client),
+                    n);
         ibill_start(&tb_proc, TB_READY_MS);
     }
     ibill_wait_count(tb_pg, tb_client, (long)n, TB_DRAIN_MS);
@@ -141,9 +143,9 @@ Test(billing, waits_for_postgres_and_catches_up_without_dead_letters) {
         usleep(100 * 1000);
     cr_assert_eq(itest_http_get(tb_proc.admin_port, "/readyz"), 200, "ready again");
     cr_assert_eq(ibill_end_offset(dlq_topic, 0), dlq_before, "an outage dead-lettered records");
-    cr_assert_eq(ibill_metric(tb_proc.admin_port,
-                              "orders_billing_records_total{result=\"dead_lettered\"}"),
-                 0);
+    cr_assert_eq(
+        ibill_metric(tb_proc.admin_port, "orders_billing_records_total{result=\"dead_lettered\"}"),
+        0);
 }
 
 /* ---- poison ------------------------------------------------------------------ */
@@ -158,7 +160,8 @@ static rd_kafka_message_t *tb_find_dead_letter(rd_kafka_t *rk, int64_t offset) {
         if (!m)
             continue;
         if (!m->err && dlq_header_get(m, "dlq_source_offset", got, sizeof got) == 0 &&
-            strcmp(got, want) == 0 && dlq_header_get(m, "dlq_source_partition", got, sizeof got) == 0 &&
+            strcmp(got, want) == 0 &&
+            dlq_header_get(m, "dlq_source_partition", got, sizeof got) == 0 &&
             strcmp(got, "0") == 0)
             return m;
         rd_kafka_message_destroy(m);
@@ -185,8 +188,8 @@ static rd_kafka_t *tb_dlq_reader(const char *topic, int64_t from) {
     return rk;
 }
 
-static void tb_check_dead_letter(rd_kafka_t *rk, int64_t offset, const char *key,
-                                 const char *value, const char *reason) {
+static void tb_check_dead_letter(rd_kafka_t *rk, int64_t offset, const char *key, const char *value,
+                                 const char *reason) {
     char buf[256];
     rd_kafka_message_t *m = tb_find_dead_letter(rk, offset);
     cr_assert_not_null(m, "no dead letter for offset %" PRId64, offset);
@@ -221,21 +224,30 @@ Test(billing, dead_letters_poison_and_stores_the_records_around_it) {
     const char *value1 = "{\"order_id\": \"bad-json\", not json";
     char source[96];
     snprintf(source, sizeof source, "/clients/%s", tb_client);
-    const char *h1[] = {"ce_specversion", "1.0", "ce_id", "6f1c1e0b-3b7d-4d8e-9a55-2f1d8c0e7a11",
-                        "ce_source", source, "ce_type", "orders.order.accepted.v1",
-                        "ce_time", "2026-01-01T00:00:00.000Z", "ce_subject", "bad-json",
-                        "ce_clientid", tb_client, "content-type", "application/json"};
+    const char *h1[] = {"ce_specversion", "1.0",
+                        "ce_id",          "6f1c1e0b-3b7d-4d8e-9a55-2f1d8c0e7a11",
+                        "ce_source",      source,
+                        "ce_type",        "orders.order.accepted.v1",
+                        "ce_time",        "2026-01-01T00:00:00.000Z",
+                        "ce_subject",     "bad-json",
+                        "ce_clientid",    tb_client,
+                        "content-type",   "application/json"};
     int64_t off1 = ibill_produce_raw(key1, value1, h1, 8, 0);
 
     /* Decodes, but its total does not match its items: invalid. */
     snprintf(key2, sizeof key2, "%s/bad-total", tb_client);
-    snprintf(bad_body, sizeof bad_body,
-             "{\"order_id\":\"bad-total\",\"customer_id\":\"c\",\"currency\":\"EUR\","
-             "\"items\":[{\"sku\":\"A\",\"quantity\":1,\"unit_price_cents\":5}],\"total_cents\":6}");
-    const char *h2[] = {"ce_specversion", "1.0", "ce_id", "7f1c1e0b-3b7d-4d8e-9a55-2f1d8c0e7a12",
-                        "ce_source", source, "ce_type", "orders.order.accepted.v1",
-                        "ce_time", "2026-01-01T00:00:00.000Z", "ce_subject", "bad-total",
-                        "ce_clientid", tb_client, "content-type", "application/json"};
+    snprintf(
+        bad_body, sizeof bad_body,
+        "{\"order_id\":\"bad-total\",\"customer_id\":\"c\",\"currency\":\"EUR\","
+        "\"items\":[{\"sku\":\"A\",\"quantity\":1,\"unit_price_cents\":5}],\"total_cents\":6}");
+    const char *h2[] = {"ce_specversion", "1.0",
+                        "ce_id",          "7f1c1e0b-3b7d-4d8e-9a55-2f1d8c0e7a12",
+                        "ce_source",      source,
+                        "ce_type",        "orders.order.accepted.v1",
+                        "ce_time",        "2026-01-01T00:00:00.000Z",
+                        "ce_subject",     "bad-total",
+                        "ce_clientid",    tb_client,
+                        "content-type",   "application/json"};
     int64_t off2 = ibill_produce_raw(key2, bad_body, h2, 8, 0);
     ibill_produce(tb_client, tb_orders, 1, 3, 2, 0);
 
@@ -260,7 +272,7 @@ Test(billing, dead_letters_poison_and_stores_the_records_around_it) {
     cr_assert_eq(PQntuples(r), 1);
     cr_assert_geq(strtoll(PQgetvalue(r, 0, 0), NULL, 10), tb_orders[2].offset + 1);
     PQclear(r);
-    cr_assert_geq(ibill_metric(tb_proc.admin_port,
-                               "orders_billing_records_total{result=\"dead_lettered\"}"),
-                  2);
+    cr_assert_geq(
+        ibill_metric(tb_proc.admin_port, "orders_billing_records_total{result=\"dead_lettered\"}"),
+        2);
 }

@@ -53,8 +53,8 @@ static struct billing_pg *tp_writer(void) {
 
 /* A decoded event as order_event_decode would give it; data[TP_DATA_MAX]
  * holds its JSON. */
-static void tp_event(struct order_event *ev, char *data, const char *order_id,
-                     const char *currency, int64_t offset) {
+static void tp_event(struct order_event *ev, char *data, const char *order_id, const char *currency,
+                     int64_t offset) {
     memset(ev, 0, sizeof *ev);
     snprintf(ev->id, sizeof ev->id, "0b6f1c1e-3b7d-4d8e-9a55-2f1d8c0e7a%02d", (int)(offset % 100));
     snprintf(ev->client_id, sizeof ev->client_id, "%s", tp_client);
@@ -119,9 +119,9 @@ Test(billing_pg, zombie_with_a_stale_offset_cannot_commit) {
     cr_assert_eq(fenced, 0);
     cr_assert_eq(tp_stored(b), 20, "the zombie moved the offset");
     const char *params[] = {tp_client};
-    PGresult *r = PQexecParams(tp_admin,
-                               "SELECT order_id FROM billing.orders WHERE client_id = $1 ORDER BY 1",
-                               1, NULL, params, NULL, NULL, 0);
+    PGresult *r = PQexecParams(
+        tp_admin, "SELECT order_id FROM billing.orders WHERE client_id = $1 ORDER BY 1", 1, NULL,
+        params, NULL, NULL, 0);
     cr_assert_eq(PQntuples(r), 2, "the zombie's row was committed");
     cr_assert_str_eq(PQgetvalue(r, 0, 0), "a-1");
     cr_assert_str_eq(PQgetvalue(r, 1, 0), "b-1");
@@ -129,14 +129,14 @@ Test(billing_pg, zombie_with_a_stale_offset_cannot_commit) {
 
     /* A second "first writer" (no row expected) is fenced too. */
     oa = (struct billing_pg_offset){.partition = 0, .expected = BILLING_PG_NO_OFFSET, .next = 3};
-    cr_assert_eq(billing_pg_write(a, "billing", tp_topic, NULL, 0, &oa, 1, NULL, &fenced, err,
-                                  sizeof err),
-                 BILLING_PG_ERR_FENCED);
+    cr_assert_eq(
+        billing_pg_write(a, "billing", tp_topic, NULL, 0, &oa, 1, NULL, &fenced, err, sizeof err),
+        BILLING_PG_ERR_FENCED);
     /* The writer stays usable after a fence. */
     oa = (struct billing_pg_offset){.partition = 0, .expected = 20, .next = 21};
-    cr_assert_eq(billing_pg_write(a, "billing", tp_topic, NULL, 0, &oa, 1, NULL, &fenced, err,
-                                  sizeof err),
-                 BILLING_PG_OK, "%s", err);
+    cr_assert_eq(
+        billing_pg_write(a, "billing", tp_topic, NULL, 0, &oa, 1, NULL, &fenced, err, sizeof err),
+        BILLING_PG_OK, "%s", err);
     billing_pg_destroy(a);
     billing_pg_destroy(b);
 }
@@ -153,14 +153,14 @@ Test(billing_pg, redelivered_orders_are_duplicates_not_errors) {
     tp_event(&e1, d_e1, "dup-1", "EUR", 1);
     tp_event(&e2, d_e2, "dup-2", "EUR", 2);
     struct billing_pg_offset o = {.partition = 0, .expected = BILLING_PG_NO_OFFSET, .next = 3};
-    cr_assert_eq(billing_pg_write(pg, "billing", tp_topic, evs, 2, &o, 1, &inserted, NULL, err,
-                                  sizeof err),
-                 BILLING_PG_OK, "%s", err);
+    cr_assert_eq(
+        billing_pg_write(pg, "billing", tp_topic, evs, 2, &o, 1, &inserted, NULL, err, sizeof err),
+        BILLING_PG_OK, "%s", err);
     cr_assert_eq(inserted, 2);
     o = (struct billing_pg_offset){.partition = 0, .expected = 3, .next = 5};
-    cr_assert_eq(billing_pg_write(pg, "billing", tp_topic, evs, 2, &o, 1, &inserted, NULL, err,
-                                  sizeof err),
-                 BILLING_PG_OK, "%s", err);
+    cr_assert_eq(
+        billing_pg_write(pg, "billing", tp_topic, evs, 2, &o, 1, &inserted, NULL, err, sizeof err),
+        BILLING_PG_OK, "%s", err);
     cr_assert_eq(inserted, 0);
     cr_assert_eq(ibill_count(tp_admin, tp_client), 2);
     billing_pg_destroy(pg);
@@ -177,16 +177,16 @@ Test(billing_pg, check_violation_is_permanent_and_writes_nothing) {
     tp_event(&good, d_good, "good-1", "EUR", 1);
     tp_event(&bad, d_bad, "bad-1", "eur", 2); /* currency CHECK ^[A-Z]{3}$ */
     struct billing_pg_offset o = {.partition = 0, .expected = BILLING_PG_NO_OFFSET, .next = 3};
-    cr_assert_eq(billing_pg_write(pg, "billing", tp_topic, evs, 2, &o, 1, NULL, NULL, err,
-                                  sizeof err),
-                 BILLING_PG_ERR_PERMANENT);
+    cr_assert_eq(
+        billing_pg_write(pg, "billing", tp_topic, evs, 2, &o, 1, NULL, NULL, err, sizeof err),
+        BILLING_PG_ERR_PERMANENT);
     cr_assert(strstr(err, "23514") != NULL, "message names the SQLSTATE: %s", err);
     cr_assert_eq(ibill_count(tp_admin, tp_client), 0);
     cr_assert_eq(tp_stored(pg), BILLING_PG_NO_OFFSET);
     /* The connection survives a permanent error. */
-    cr_assert_eq(billing_pg_write(pg, "billing", tp_topic, evs, 1, &o, 1, NULL, NULL, err,
-                                  sizeof err),
-                 BILLING_PG_OK, "%s", err);
+    cr_assert_eq(
+        billing_pg_write(pg, "billing", tp_topic, evs, 1, &o, 1, NULL, NULL, err, sizeof err),
+        BILLING_PG_OK, "%s", err);
     billing_pg_destroy(pg);
 }
 
@@ -201,9 +201,9 @@ Test(billing_pg, unreachable_server_is_transient) {
                                           .timeout_ms = 2000};
     struct billing_pg *pg = billing_pg_create(&s);
     char err[512];
-    cr_assert_eq(billing_pg_write(pg, "billing", tp_topic, NULL, 0, NULL, 0, NULL, NULL, err,
-                                  sizeof err),
-                 BILLING_PG_ERR_TRANSIENT);
+    cr_assert_eq(
+        billing_pg_write(pg, "billing", tp_topic, NULL, 0, NULL, 0, NULL, NULL, err, sizeof err),
+        BILLING_PG_ERR_TRANSIENT);
     cr_assert_null(strstr(err, "not-a-real-secret-xyz"));
     cr_assert_eq(billing_pg_connected(pg), 0);
     billing_pg_destroy(pg);
