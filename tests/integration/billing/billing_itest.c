@@ -267,8 +267,7 @@ void ibill_cleanup_rows(PGconn *c, const char *client_id) {
                          NULL, NULL, 0));
 }
 
-void ibill_start(struct itest_proc *p, long ready_timeout_ms) {
-    char v[32];
+void ibill_prepare(struct itest_proc *p) {
     if (!p->name[0]) {
         itest_proc_init(p, "billing");
         itest_proc_secret(p, "KAFKA_PASSWORD", "kafka-password",
@@ -282,6 +281,11 @@ void ibill_start(struct itest_proc *p, long ready_timeout_ms) {
         itest_proc_setenv(p, "BILLING_RETRY_CAP", "2s");
         itest_proc_setenv(p, "BILLING_SESSION_TIMEOUT", "6s");
     }
+}
+
+void ibill_start(struct itest_proc *p, long ready_timeout_ms) {
+    char v[32];
+    ibill_prepare(p);
     p->admin_port = itest_free_port();
     snprintf(v, sizeof v, "%d", p->admin_port);
     itest_proc_setenv(p, "BILLING_ADMIN_PORT", v);

@@ -59,9 +59,13 @@ void ibill_wait_count(PGconn *c, const char *client_id, long n, long timeout_ms)
 /* Deletes the test's rows (as migrator). */
 void ibill_cleanup_rows(PGconn *c, const char *client_id);
 
-/* Prepares (first call) and starts the billing process on fresh ports, as
- * the billing Kafka user and Postgres role; extra NAME=value pairs may be
- * set by the caller with itest_proc_setenv before. */
+/* Prepares `p` for billing (first call only): the billing Kafka user and
+ * Postgres role as *_FILE secrets, short session timeout and retry cap.
+ * Call it before adding the test's own itest_proc_setenv settings. */
+void ibill_prepare(struct itest_proc *p);
+
+/* Starts (or restarts) the prepared billing process on a fresh admin port
+ * and waits for /readyz 200. Prepares it first if needed. */
 void ibill_start(struct itest_proc *p, long ready_timeout_ms);
 
 /* GET /metrics on the admin port; returns the value of the sample line
