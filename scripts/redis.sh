@@ -37,7 +37,7 @@ maxmemory 256mb
 maxmemory-policy noeviction
 user default off
 user $REDIS_ADMIN_USER on #$(sha "$REDIS_ADMIN_PASSWORD") ~* &* +@all
-user $REDIS_INGRESS_USER on #$(sha "$REDIS_INGRESS_PASSWORD") resetkeys ~${REDIS_KEY_PREFIX}* resetchannels -@all +ping +hello +auth +client|setname +client|id +get +set +del +exists +pexpire +pttl +hset +hget +hgetall +hdel +evalsha +script|load +script|exists
+user $REDIS_INGRESS_USER on #$(sha "$REDIS_INGRESS_PASSWORD") resetkeys ~${REDIS_KEY_PREFIX}* resetchannels -@all +auth +ping +evalsha +script|load +time +hmget +hset +pexpire +del
 CONF
   )
 }

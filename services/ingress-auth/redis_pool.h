@@ -34,7 +34,14 @@ struct ingress_redis;
  * out of memory. */
 struct ingress_redis *ingress_redis_create(const struct ingress_redis_settings *s, char *err,
                                            size_t errlen);
+/* Frees the pool and closes its connections. Every borrowed connection
+ * must have been given back (no request may still be running). NULL is a
+ * no-op. */
 void ingress_redis_destroy(struct ingress_redis *r);
+
+/* Checks settings without creating anything: 0, or -1 with a message naming
+ * the bad field in err (the password is never echoed). */
+int ingress_redis_settings_check(const struct ingress_redis_settings *s, char *err, size_t errlen);
 
 /* Readiness: 0 when a PING on a pooled connection answers PONG in time,
  * -1 otherwise. */
