@@ -21,6 +21,11 @@
 
 #define INGRESS_PATH "/orders"
 #define INGRESS_JSON "application/json"
+/* libmicrohttpd 0.9.75 accepts an answer only before the body or after all
+ * of it: a chunked body past the limit is therefore read on and dropped
+ * (never stored) and answered 413 when it ends; past this many dropped
+ * bytes the connection is simply closed. */
+#define INGRESS_DISCARD_MAX (16u * 1024 * 1024)
 
 struct ingress_server {
     struct MHD_Daemon *daemon;
@@ -38,6 +43,8 @@ struct ingress_req {
     struct timespec start;
     const char *route; /* metric label */
     int answered;      /* an answer is queued: discard the rest of the body */
+    int too_large;     /* the body passed the limit: drop the rest, then 413 */
+    size_t discarded;  /* bytes dropped after the limit */
     struct strbuf body;
     char request_id[INGRESS_REQUEST_ID_MAX + 1];
     char traceparent[INGRESS_TRACEPARENT_LEN + 1];
@@ -193,12 +200,21 @@ static enum MHD_Result ingress_server_handle(void *cls, struct MHD_Connection *c
     }
     log_context_set(req->request_id, req->trace_id);
     if (*upload_data_size > 0) {
-        if (strbuf_append(&req->body, upload_data, *upload_data_size) != 0) {
-            char msg[96];
-            snprintf(msg, sizeof msg, "body exceeds %zu bytes", srv->set.max_body);
-            ret = ingress_server_error(req, conn, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", msg, 0);
+        if (req->too_large) {
+            req->discarded += *upload_data_size;
+            if (req->discarded > INGRESS_DISCARD_MAX) {
+                LOG_INFO("body still coming %u bytes past the limit: closing", INGRESS_DISCARD_MAX);
+                ret = MHD_NO;
+            }
+        } else if (strbuf_append(&req->body, upload_data, *upload_data_size) != 0) {
+            req->too_large = 1;
+            strbuf_release(&req->body); /* nothing of it will be used */
         }
         *upload_data_size = 0;
+    } else if (req->too_large) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "body exceeds %zu bytes", srv->set.max_body);
+        ret = ingress_server_error(req, conn, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", msg, 0);
     } else {
         ret = ingress_server_finish(req, conn);
     }

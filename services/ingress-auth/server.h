@@ -6,8 +6,10 @@
  *   /orders 405 method_not_allowed with Allow: POST; then, before the body
  *   is read: Content-Length above the limit 413 too_large, Content-Type not
  *   application/json (charset=utf-8 allowed) 415 unsupported_media_type;
- *   a chunked body is answered 413 as soon as it passes the limit. The
- *   complete body goes through pipeline.h. Every answer carries
+ *   a chunked body stops being stored as soon as it passes the limit and is
+ *   answered 413 when it ends (libmicrohttpd 0.9.75 cannot answer in the
+ *   middle of a body), or its connection is closed if it goes on past
+ *   16 MiB. The complete body goes through pipeline.h. Every answer carries
  *   X-Request-Id (the caller's when sane, else a new UUID), Content-Type:
  *   application/json and Cache-Control: no-store.
  * Connections are bounded (INGRESS_MAX_CONNECTIONS) and closed after
