@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -284,6 +285,11 @@ void ingress_server_quiesce(struct ingress_server *srv) {
     if (atomic_exchange(&srv->draining, 1))
         return;
     srv->quiesced_fd = MHD_quiesce_daemon(srv->daemon);
+    /* The socket may only be closed after MHD_stop_daemon, but while it is
+     * open the kernel would keep completing handshakes nobody accepts:
+     * shutting it down makes new connections fail at once instead. */
+    if (srv->quiesced_fd != MHD_INVALID_SOCKET)
+        shutdown(srv->quiesced_fd, SHUT_RDWR);
 }
 
 int ingress_server_inflight(void *srv) {
