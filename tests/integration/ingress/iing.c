@@ -235,6 +235,10 @@ double iing_metric(int admin_port, const char *series) {
 /* ---- Redis ------------------------------------------------------------------ */
 
 int iing_redis_script(const char *verb) {
+    return iing_stack_script("redis", verb);
+}
+
+int iing_stack_script(const char *server, const char *verb) {
     char exe[512], cmd[1200];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     cr_assert_gt(n, 0);
@@ -244,7 +248,7 @@ int iing_redis_script(const char *verb) {
         cr_assert_not_null(slash);
         *slash = '\0';
     }
-    snprintf(cmd, sizeof cmd, "'%s/scripts/redis.sh' %s >/dev/null 2>&1", exe, verb);
+    snprintf(cmd, sizeof cmd, "'%s/scripts/%s.sh' %s >/dev/null 2>&1", exe, server, verb);
     int st = system(cmd);
     return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
@@ -353,6 +357,52 @@ void iing_count_copies(const struct iing_offsets *off, const char *client, const
         }
         rd_kafka_message_destroy(m);
         if (counts[0] >= want && counts[1] >= want && extra < 0)
+            extra = 0;
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+}
+
+void iing_count_many(const struct iing_offsets *off, const char *client, char (*order_ids)[80],
+                     const int *want, size_t n, long wait_ms, int (*counts)[2]) {
+    char prefix[100];
+    size_t plen = (size_t)snprintf(prefix, sizeof prefix, "%s/", client);
+    size_t need = 0, have = 0;
+    rd_kafka_t *rk = iing_consumer();
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(128);
+    for (int t = 0; t < 2; t++)
+        for (int p = 0; p < off->n[t]; p++)
+            rd_kafka_topic_partition_list_add(parts, iing_topic(t), p)->offset = off->start[t][p];
+    cr_assert_eq(rd_kafka_assign(rk, parts), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_topic_partition_list_destroy(parts);
+    for (size_t i = 0; i < n; i++) {
+        counts[i][0] = counts[i][1] = 0;
+        need += want[i] ? 2 : 0;
+    }
+    long extra = need == 0 ? 0 : -1;
+    for (long waited = 0; waited < wait_ms && extra < 1000;) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (!m) {
+            waited += 100;
+            if (extra >= 0)
+                extra += 100;
+            continue;
+        }
+        cr_assert_eq(m->err, RD_KAFKA_RESP_ERR_NO_ERROR, "%s", rd_kafka_message_errstr(m));
+        if (m->key_len > plen && memcmp(m->key, prefix, plen) == 0) {
+            const char *oid = (const char *)m->key + plen;
+            size_t olen = m->key_len - plen;
+            int t = strcmp(rd_kafka_topic_name(m->rkt), iing_topic(0)) == 0 ? 0 : 1;
+            for (size_t i = 0; i < n; i++) {
+                if (strlen(order_ids[i]) == olen && memcmp(order_ids[i], oid, olen) == 0) {
+                    if (++counts[i][t] == 1 && want[i])
+                        have++;
+                    break;
+                }
+            }
+        }
+        rd_kafka_message_destroy(m);
+        if (have == need && extra < 0)
             extra = 0;
     }
     rd_kafka_consumer_close(rk);

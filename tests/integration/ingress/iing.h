@@ -81,6 +81,15 @@ void iing_offsets_capture(struct iing_offsets *off);
 void iing_count_copies(const struct iing_offsets *off, const char *client, const char *order_id,
                        int want, long wait_ms, int counts[2], char *traceparent_out, size_t tp_len);
 
+/* Bulk form: copies per topic of each of n orders of `client` (counts[i][t]),
+ * read until every order with want[i] != 0 has a copy in both topics or
+ * wait_ms passed (then 1 s more). */
+void iing_count_many(const struct iing_offsets *off, const char *client, char (*order_ids)[80],
+                     const int *want, size_t n, long wait_ms, int (*counts)[2]);
+
+/* Runs scripts/<server>.sh <verb> (the test stack's server). 0 on success. */
+int iing_stack_script(const char *server, const char *verb);
+
 /* Runs scripts/redis.sh stop|start (the test stack's Redis). 0 on success. */
 int iing_redis_script(const char *verb);
 
