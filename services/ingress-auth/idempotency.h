@@ -6,8 +6,11 @@
  *   replica cannot block an order for long;
  * - done: {state=done, hash, status, body}, kept result_ttl_s (24 h default).
  * Claim, complete and release are each one Lua script (atomic, loaded once,
- * run by SHA): a claim never overwrites another request's claim, complete
- * and release only act on a pending claim with the same body hash. */
+ * run by SHA): a claim never overwrites another request's claim; release
+ * only deletes a pending claim with the same body hash; complete stores over
+ * a pending claim with the same body hash, or over nothing when that claim
+ * already expired (the order was published, so recording it still prevents
+ * a second publish), never over another body's claim or a finished record. */
 #ifndef INGRESS_IDEMPOTENCY_H
 #define INGRESS_IDEMPOTENCY_H
 
@@ -39,8 +42,9 @@ enum ingress_idem_claim_result ingress_idem_claim(struct ingress_redis *r, const
                                                   struct ingress_idem_answer *answer);
 
 /* Records the final answer of a claimed order for result_ttl_s seconds.
- * Returns 0, or -1 when Redis failed (logged; the order is published, so
- * the claim then simply expires). */
+ * Returns 0 (also when the record was no longer ours: logged at warn), or -1
+ * when Redis failed or an argument was invalid (logged; the order is
+ * published, so the claim then simply expires). */
 int ingress_idem_complete(struct ingress_redis *r, const char *client_id, const char *order_id,
                           const char *body_sha256_hex, int status, const char *body,
                           size_t body_len, unsigned result_ttl_s);

@@ -3,7 +3,8 @@
  * so every ingress-auth replica shares one bucket and one clock.
  *
  * Key: <prefix>rl:<client_id> (a hash: tokens, timestamp), with a TTL of the
- * time a bucket takes to refill, so idle clients cost no memory. */
+ * time a bucket takes to refill (capped at 30 days), so idle clients cost no
+ * memory. */
 #ifndef INGRESS_RATELIMIT_H
 #define INGRESS_RATELIMIT_H
 
@@ -17,8 +18,8 @@ enum ingress_rl_result {
 
 /* Takes one token from client_id's bucket (rate tokens per second, burst
  * capacity). rate <= 0 means unlimited (ALLOWED without touching Redis).
- * On LIMITED, *retry_after_s (if not NULL) is the whole seconds, >= 1, after
- * which one token will be available. */
+ * burst < 1 counts as 1. On LIMITED, *retry_after_s (if not NULL) is the
+ * whole seconds, >= 1, after which one token will be available. */
 enum ingress_rl_result ingress_ratelimit_take(struct ingress_redis *r, const char *client_id,
                                               double rate, double burst, unsigned *retry_after_s);
 

@@ -9,7 +9,10 @@
  * Thread-safe: libmicrohttpd handler threads borrow a connection, run one
  * short exchange and give it back. A borrow waits at most the command
  * timeout for a free connection and then reports the pool as unavailable,
- * so a stuck Redis bounds every request's extra latency. */
+ * so a stuck Redis bounds every request's extra latency. After a failed
+ * connect, new connects are held off for min(connect timeout, 500 ms):
+ * during an outage requests fail fast instead of each dialling Redis.
+ * Failures are logged at warn level at most every 10 s, recovery once. */
 #ifndef INGRESS_REDIS_POOL_H
 #define INGRESS_REDIS_POOL_H
 
