@@ -6,6 +6,7 @@
 #   scripts/services.sh start  [service...]  start what is not running, wait for /readyz
 #   scripts/services.sh stop   [service...]  SIGTERM (drain), bounded wait, then SIGKILL
 #   scripts/services.sh status [service...]  one line each; exit 1 if one is not ready
+#   scripts/services.sh restart [service...] stop, then start (after a rebuild)
 # Services: publisher, ingress-auth, billing, archive (those whose binary exists).
 STEP=services
 . "$(dirname "$0")/lib.sh"
@@ -156,6 +157,7 @@ for s in "${svcs[@]}"; do
   [[ " ${ALL[*]} " == *" $s "* ]] || die "unknown service $s (one of: ${ALL[*]})"
 done
 case "$cmd" in
+  restart) "$0" stop "${svcs[@]}" && exec "$0" start "${svcs[@]}" ;;
   start) for s in "${ALL[@]}"; do [[ " ${svcs[*]} " == *" $s "* ]] && start_one "$s"; done; true ;;
   stop)
     for ((i = ${#ALL[@]} - 1; i >= 0; i--)); do
@@ -174,5 +176,5 @@ case "$cmd" in
     done
     exit $rc
     ;;
-  *) echo "usage: $0 start|stop|status [service...]" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|restart [service...]" >&2; exit 2 ;;
 esac

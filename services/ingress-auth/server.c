@@ -77,6 +77,9 @@ static enum MHD_Result ingress_server_send(struct ingress_req *req, struct MHD_C
          MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry) != MHD_YES) ||
         (a->replayed && MHD_add_response_header(resp, "Idempotent-Replayed", "true") != MHD_YES) ||
         (allow_post && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "POST") != MHD_YES) ||
+        (a->status == MHD_HTTP_UNAUTHORIZED && /* RFC 9110: a 401 names its scheme */
+         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                 "HMAC-SHA256 realm=\"orders\"") != MHD_YES) ||
         (atomic_load(&srv->draining) &&
          MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES))
         goto cleanup;

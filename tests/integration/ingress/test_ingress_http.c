@@ -242,6 +242,8 @@ Test(ingress_http, every_auth_failure_is_the_same_401_and_counted_by_reason) {
         struct iing_reply r;
         iing_request(ihttp.ing_port, "POST", "/orders", hdr, body, strlen(body), 0, &r);
         ihttp_expect(&r, 401, expect);
+        char www[100];
+        cr_assert(iing_header(&r, "WWW-Authenticate", www, sizeof www));
         iing_reply_release(&r);
     }
     /* the right signature over a different body is a mismatch too */
