@@ -433,3 +433,29 @@ Test(ingress_faults, sigterm_finishes_the_request_in_flight_and_exits_zero) {
     int st = itest_proc_stop(&iflt.ing, SIGTERM, 15000);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
 }
+
+Test(ingress_faults, sighup_reloads_the_clients_file_and_a_broken_file_keeps_the_old_one) {
+    char body[512], oid[80];
+    struct iing_reply r;
+    double one = 1;
+    iflt_start(NULL);
+    cr_assert_eq(kill(iflt.ing.pid, SIGHUP), 0);
+    iflt_wait(iflt_reloads_at_least, &one, "a reload on SIGHUP");
+
+    /* a file that does not parse is refused; the registry in use stays */
+    FILE *f = fopen(iflt.clients_path, "w");
+    cr_assert_not_null(f);
+    fputs("{\"broken\":", f);
+    cr_assert_eq(fclose(f), 0);
+    cr_assert_eq(kill(iflt.ing.pid, SIGHUP), 0);
+    for (long waited = 0; iing_metric(iflt.ing.admin_port,
+                                      "orders_ingress_clients_reloads_total{result=\"error\"}") < 1;
+         waited += 50) {
+        cr_assert_lt(waited, IFLT_WAIT_MS, "the broken file was not reported");
+        usleep(50 * 1000);
+    }
+    iflt_new_order(body, sizeof body, oid, sizeof oid);
+    iing_post_signed(iflt.ing_port, iflt_client, IFLT_SECRET, 0, body, NULL, &r);
+    cr_assert_eq(r.status, 202, "old registry must keep serving: %ld", r.status);
+    iing_reply_release(&r);
+}
