@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Redis from the Debian package, on loopback, data under $DATA/redis.
-# ACL users only: "default" is off, an admin user for operators and tests,
+# ACL users only: "default" cannot log in, an admin user for operators and tests,
 # and ingress-auth limited to its key prefix and the commands it uses.
 # Usage: scripts/redis.sh install|start|stop|status|reset|cli [args]
 STEP=redis
@@ -35,7 +35,12 @@ appendfsync everysec
 save ""
 maxmemory 256mb
 maxmemory-policy noeviction
-user default off
+# "default" cannot log in (its password is a random hash nobody knows), but
+# it must be "on" with the ingress-auth write commands: Redis 7.0 replays a
+# script's writes from the AOF as MULTI/EXEC and re-checks them against
+# "default" (redis/redis#14541); with "default off" idempotency records were
+# silently lost on restart (tests: ingress_redis_idem, redis_acl).
+user default on #$(head -c 32 /dev/urandom | sha256sum | cut -d' ' -f1) resetkeys ~${REDIS_KEY_PREFIX}* resetchannels -@all +multi +exec +hset +pexpire +del
 user $REDIS_ADMIN_USER on #$(sha "$REDIS_ADMIN_PASSWORD") ~* &* +@all
 user $REDIS_INGRESS_USER on #$(sha "$REDIS_INGRESS_PASSWORD") resetkeys ~${REDIS_KEY_PREFIX}* resetchannels -@all +auth +ping +evalsha +script|load +time +hmget +hset +pexpire +del
 CONF

@@ -218,3 +218,31 @@ Test(ingress_redis_idem, concurrent_claims_of_one_order_give_exactly_one_claim) 
     cr_assert_eq(claimed, 1);
     cr_assert_eq(in_progress, IT_THREADS - 1);
 }
+
+/* A finished order's answer survives a Redis restart (AOF), so a client
+ * retry after the restart is replayed, not published again. Redis 7.0
+ * replays a script's writes as MULTI/EXEC and re-checks them against the
+ * "default" user's ACL (redis/redis#14541): with that user "off" they were
+ * silently dropped, and this test failed. */
+Test(ingress_redis_idem, finished_answer_survives_a_redis_restart, .timeout = 90) {
+    static const char answer[] = "{\"order_id\":\"a\",\"status\":\"accepted\"}";
+    struct ingress_idem_answer ans;
+    cr_assert_eq(it_claim(it_h1, &ans), INGRESS_IDEM_CLAIMED);
+    cr_assert_eq(ingress_idem_complete(it_r, it_client, it_order, it_h1, 202, answer,
+                                       sizeof answer - 1, IT_RESULT_S),
+                 0);
+    sleep(2); /* appendfsync everysec: let the write reach the AOF */
+    itr_redis_sh("stop");
+    itr_redis_sh("start");
+    enum ingress_idem_claim_result r = INGRESS_IDEM_UNAVAILABLE;
+    for (int i = 0; i < 50 && r == INGRESS_IDEM_UNAVAILABLE; i++) {
+        r = it_claim(it_h1, &ans);
+        if (r == INGRESS_IDEM_UNAVAILABLE)
+            usleep(200 * 1000);
+    }
+    cr_assert_eq(r, INGRESS_IDEM_REPLAY, "the stored answer was lost by the restart (got %d)", r);
+    cr_assert_eq(ans.status, 202);
+    cr_assert_eq(ans.body_len, sizeof answer - 1);
+    cr_assert_eq(memcmp(ans.body, answer, sizeof answer - 1), 0);
+    ingress_idem_answer_release(&ans);
+}

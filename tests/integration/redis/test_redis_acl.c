@@ -1,6 +1,6 @@
 /* Least privilege in Redis: ingress-auth reaches only its key prefix, and
  * only through the commands its Lua scripts call (TIME HMGET HSET PEXPIRE
- * DEL) plus EVALSHA, SCRIPT LOAD and PING; the default user is off. Each
+ * DEL) plus EVALSHA, SCRIPT LOAD and PING; nobody can log in as "default". Each
  * denial is paired with a grant, so a test cannot pass by refusing
  * everything. Runs against the real server. */
 #include <criterion/criterion.h>
@@ -147,10 +147,15 @@ Test(redis_acl, ingress_cannot_run_other_commands) {
     redisFree(c);
 }
 
-/* Denial: the default user is off. Grant: the ingress user authenticates. */
-Test(redis_acl, default_user_is_off) {
+/* Denial: an unauthenticated connection can do nothing, and nobody can log
+ * in as "default" (it is "on" only so that Redis can replay the AOF; its
+ * password is a random hash). Grant: the ingress user authenticates. */
+Test(redis_acl, default_user_cannot_log_in) {
     redisContext *c = redis_connect_plain();
     redis_expect_prefix(c, "NOAUTH", "GET %s", "x");
+    redis_expect_prefix(c, "WRONGPASS", "AUTH %s", "");
+    redis_expect_prefix(c, "WRONGPASS", "AUTH default %s", itest_env("REDIS_INGRESS_PASSWORD"));
+    redis_expect_prefix(c, "WRONGPASS", "AUTH default %s", itest_env("REDIS_ADMIN_PASSWORD"));
     redisFree(c);
     c = redis_as_ingress();
     redis_expect_prefix(c, "PONG", "PING%s", "");
