@@ -211,6 +211,8 @@ sed 's/^## OrdersDeadLettered$/## Dead letters/' "$ROOT/docs/runbook.md" >"$OBS/
 refute_with "... and a missing section is caught" "ordersdeadlettered does not exist" "${CHK[@]}" runbook "$OBS/rules/all.yaml" "$OBS/runbook-missing.md"
 check "rules and dashboard use only docs/metrics.md names" \
   "${CHK[@]}" metrics "$OBS/rules/all.yaml" "$CHART/files/dashboards/orders-pipeline.json" "$ROOT/docs/metrics.md"
+check "every dashboard query is valid PromQL (promtool check rules)" bash -c \
+  "$(printf '%q ' "${CHK[@]}") dashrules '$CHART/files/dashboards/orders-pipeline.json' '$OBS/dash-rules.yaml' && promtool check rules '$OBS/dash-rules.yaml'"
 sed 's/orders_billing_inflight/orders_billing_in_flight/' "$CHART/files/dashboards/orders-pipeline.json" >"$OBS/dash-typo.json"
 refute_with "... and an unknown metric name is caught" "orders_billing_in_flight is not in" \
   "${CHK[@]}" metrics "$OBS/rules/all.yaml" "$OBS/dash-typo.json" "$ROOT/docs/metrics.md"

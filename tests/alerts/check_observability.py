@@ -15,6 +15,8 @@
                                  named admin, and that port of each of the four
                                  services' Service leads to the container's
                                  admin port
+  dashrules DASHBOARD OUTFILE    every dashboard query as a recording rule in
+                                 OUTFILE, so promtool check rules parses it
   sources CONTRACT ROOT          a service whose code registers orders_*
                                  metrics registers exactly the contract's names
 
@@ -176,6 +178,20 @@ def cmd_servicemonitor(rendered):
     return errs
 
 
+def cmd_dashrules(dashboard, outfile):
+    """Grafana variables replaced by values that keep the PromQL valid."""
+    dash = json.loads(Path(dashboard).read_text())
+    rules = []
+    for p in dash.get("panels", []):
+        for t in p.get("targets", []):
+            expr = t["expr"].replace("$__rate_interval", "1m").replace("$namespace", "orders")
+            if "$" in expr.replace("$1", ""):
+                sys.exit(f"panel {p.get('title')!r}: unknown variable in {expr}")
+            rules.append({"record": f"dashboard:panel{p['id']}_{t['refId']}", "expr": expr})
+    Path(outfile).write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
+    return []
+
+
 def cmd_sources(contract, root):
     known = contract_names(contract)
     errs = []
@@ -196,7 +212,7 @@ def cmd_sources(contract, root):
 def main(argv):
     cmds = {"extract": (cmd_extract, 2), "runbook": (cmd_runbook, 2),
             "metrics": (cmd_metrics, 3), "sources": (cmd_sources, 2),
-            "servicemonitor": (cmd_servicemonitor, 1)}
+            "servicemonitor": (cmd_servicemonitor, 1), "dashrules": (cmd_dashrules, 2)}
     if len(argv) < 2 or argv[1] not in cmds or len(argv) - 2 != cmds[argv[1]][1]:
         sys.exit(__doc__)
     fn, _ = cmds[argv[1]]
