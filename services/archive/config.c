@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#define ARCHIVE_CONFIG_NVARS 27
+#define ARCHIVE_CONFIG_NVARS 28
 
 static int archive_config_level_ok(const char *v, char *err, size_t errlen) {
     static const char *const set[] = {"debug", "info", "warn", "error", NULL};
@@ -171,6 +171,13 @@ static size_t archive_config_table(struct archive_config *c, struct cfg_var *var
          .max = 600000,
          .dest = &c->stats_interval_ms,
          .help = "librdkafka statistics period (consumer lag metric)"},
+        {.name = "ARCHIVE_SESSION_TIMEOUT",
+         .type = CFG_DURATION_MS,
+         .def = "45s",
+         .min = 1000,
+         .max = 3600000,
+         .dest = &c->session_timeout_ms,
+         .help = "Kafka session.timeout.ms: how soon a crashed member's partitions move on"},
         {.name = "LOG_LEVEL",
          .type = CFG_STRING,
          .def = "info",

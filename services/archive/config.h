@@ -29,6 +29,7 @@ struct archive_config {
     long long dlq_timeout_ms;
     long long drain_timeout_ms;
     long long stats_interval_ms;
+    long long session_timeout_ms;
     char *log_level;
 };
 

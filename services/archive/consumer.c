@@ -117,9 +117,12 @@ static rd_kafka_t *archive_consumer_new_consumer(struct archive_consumer *c,
     rd_kafka_t *rk;
     if (!kc)
         return NULL;
+    char session[32];
     snprintf(interval, sizeof interval, "%lld", c->conf->stats_interval_ms);
+    snprintf(session, sizeof session, "%lld", c->conf->session_timeout_ms);
     if (rd_kafka_conf_set(kc, "statistics.interval.ms", interval, err, errlen) !=
-        RD_KAFKA_CONF_OK) {
+            RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(kc, "session.timeout.ms", session, err, errlen) != RD_KAFKA_CONF_OK) {
         rd_kafka_conf_destroy(kc);
         return NULL;
     }

@@ -2,6 +2,7 @@
  * dead letters (see work.h and consumer.h). */
 #include "work.h"
 
+#include "batch.h"
 #include "classify.h"
 #include "dlq.h"
 #include "log.h"
@@ -376,15 +377,16 @@ void archive_work_message(struct archive_work *w, rd_kafka_message_t *m) {
 /* Seals the partition's next batch when it is full or old enough, and the
  * previous one is committed (at most one stored-but-uncommitted batch). */
 static void archive_work_seal(struct archive_work *w, struct archive_part *p, int64_t now) {
-    size_t n = p->backlog_n < (size_t)w->conf->batch_max ? p->backlog_n : (size_t)w->conf->batch_max;
     char key[512];
     struct archive_rec **recs;
     struct archive_upload *u;
+    size_t n;
 
-    if (p->batch || !n || (p->batch_last_offset >= 0 && p->committed <= p->batch_last_offset))
+    if (p->batch || !p->backlog || !archive_batch_may_seal(p->batch_last_offset, p->committed))
         return;
-    if (n < (size_t)w->conf->batch_max && !w->draining &&
-        now - p->backlog->arrived_ms < w->conf->batch_age_ms)
+    n = archive_batch_due(p->backlog_n, (size_t)w->conf->batch_max, now - p->backlog->arrived_ms,
+                          w->conf->batch_age_ms, w->draining);
+    if (!n)
         return;
     if (archive_batch_key(w->conf->topic, p->partition, p->backlog->offset, key, sizeof key) < 0 ||
         !(recs = malloc(n * sizeof *recs)))
@@ -496,7 +498,7 @@ int archive_work_busy(const struct archive_work *w) {
         for (size_t i = 0; i < w->nparts; i++) {
             const struct archive_part *p = &w->parts[i];
             if (p->backlog && !p->batch &&
-                (p->batch_last_offset < 0 || p->committed > p->batch_last_offset))
+                archive_batch_may_seal(p->batch_last_offset, p->committed))
                 return 1;
         }
     return 0;
