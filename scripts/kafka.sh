@@ -246,6 +246,12 @@ acl $pub TOPIC LITERAL $ta WRITE
 acl $pub TOPIC LITERAL $ta DESCRIBE
 acl $pub TRANSACTIONAL_ID PREFIXED $KAFKA_TRANSACTIONAL_ID_PREFIX WRITE
 acl $pub TRANSACTIONAL_ID PREFIXED $KAFKA_TRANSACTIONAL_ID_PREFIX DESCRIBE
+# publisher, as \`ordersctl dlq list|redrive\` (the only principal that may
+# write orders.* may re-publish dead letters): reads the dead-letter topics
+# and tracks redrive progress in groups ordersctl-dlq-<subscription>
+acl $pub TOPIC LITERAL $tb.dlq READ
+acl $pub TOPIC LITERAL $ta.dlq READ
+acl $pub GROUP PREFIXED ordersctl-dlq- READ
 
 # billing: reads its topic in its group, writes its dead letters
 acl $bil TOPIC LITERAL $tb READ

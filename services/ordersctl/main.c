@@ -1,10 +1,12 @@
-/* ordersctl: the command-line client of the orders pipeline (sign, send, load). */
+/* ordersctl: the command-line client of the orders pipeline (sign, send, load,
+ * and dlq list|redrive). */
 #include <stdio.h>
 #include <string.h>
 
 #include <curl/curl.h>
 
 #include "args.h"
+#include "dlq_cmd.h"
 #include "load.h"
 #include "send.h"
 #include "sign.h"
@@ -52,13 +54,16 @@ static const struct main_command main_commands[] = {
     {"sign", main_sign, "print the signature headers (or a curl command) for a body"},
     {"send", main_send, "sign and POST one order, print the response"},
     {"load", main_load, "drive N signed orders at a fixed rate, print latency percentiles"},
+    {"dlq", ordersctl_dlq_main, "list or redrive a subscription's dead letters (Kafka)"},
 };
 
 static void main_usage(FILE *out) {
     fprintf(out, "usage: ordersctl <command> [options]   (ordersctl <command> --help)\n\n");
     for (size_t i = 0; i < sizeof(main_commands) / sizeof(main_commands[0]); i++)
         fprintf(out, "  %-6s %s\n", main_commands[i].name, main_commands[i].summary);
-    fprintf(out, "\nExit status: 0 ok, 1 request failures, 2 usage errors.\n");
+    fprintf(
+        out,
+        "\nExit status: 0 ok, 1 request failures (dlq: Kafka or data errors), 2 usage errors.\n");
 }
 
 int main(int argc, char **argv) {

@@ -190,6 +190,37 @@ Test(kafka_acl, billing_cannot_use_another_group, .timeout = 60) {
                     RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED);
 }
 
+/* ordersctl dlq runs as the publisher: it may read the dead-letter topics
+ * in groups prefixed ordersctl-dlq-, and nothing more. */
+Test(kafka_acl, publisher_reads_dead_letters_in_ordersctl_dlq_groups, .timeout = 90) {
+    char group[96];
+    itest_unique("ordersctl-dlq-itest", group, sizeof group);
+    cr_assert_kafka(kacl_consume("PUBLISHER", group, kacl_topic("KAFKA_TOPIC_BILLING", ".dlq")),
+                    RD_KAFKA_RESP_ERR_NO_ERROR);
+    cr_assert_kafka(kacl_consume("PUBLISHER", group, kacl_topic("KAFKA_TOPIC_ARCHIVE", ".dlq")),
+                    RD_KAFKA_RESP_ERR_NO_ERROR);
+}
+
+Test(kafka_acl, publisher_cannot_read_dead_letters_in_other_groups, .timeout = 60) {
+    cr_assert_kafka(kacl_consume("PUBLISHER", itest_env("KAFKA_GROUP_BILLING"),
+                                 kacl_topic("KAFKA_TOPIC_BILLING", ".dlq")),
+                    RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED);
+}
+
+Test(kafka_acl, publisher_cannot_read_subscription_topics, .timeout = 60) {
+    char group[96];
+    itest_unique("ordersctl-dlq-itest", group, sizeof group);
+    cr_assert_kafka(kacl_consume("PUBLISHER", group, kacl_topic("KAFKA_TOPIC_BILLING", "")),
+                    RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+}
+
+Test(kafka_acl, billing_cannot_read_its_dead_letters, .timeout = 60) {
+    /* Reading dead letters back is the operator's tool's job, not billing's. */
+    cr_assert_kafka(kacl_consume("BILLING", itest_env("KAFKA_GROUP_BILLING"),
+                                 kacl_topic("KAFKA_TOPIC_BILLING", ".dlq")),
+                    RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+}
+
 Test(kafka_acl, publisher_transactional_ids_are_prefixed, .timeout = 60) {
     char ok_id[128];
     snprintf(ok_id, sizeof ok_id, "%sitest", itest_env("KAFKA_TRANSACTIONAL_ID_PREFIX"));
