@@ -2,6 +2,7 @@
  * poll loop and the shutdown drain); work.c does the records. */
 #include "consumer.h"
 
+#include "dlq.h"
 #include "kafka_conf.h"
 #include "log.h"
 #include "metrics.h"
@@ -146,6 +147,7 @@ static rd_kafka_t *archive_consumer_new_producer(const struct kafka_settings *ks
     if (!pc)
         return NULL;
     rd_kafka_conf_set_log_cb(pc, archive_consumer_log_cb);
+    rd_kafka_conf_set_dr_msg_cb(pc, dlq_dr_msg_cb); /* dlq_publish waits on it */
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, errlen);
     if (!rk)
         rd_kafka_conf_destroy(pc);

@@ -81,8 +81,9 @@ struct iarc_dead {
  * Returns the number of records with the key. */
 int iarc_dlq_find(int64_t start, const char *key, long timeout_ms, struct iarc_dead *d);
 
-/* Number of DLQ records after `start`. */
-int64_t iarc_dlq_count_since(int64_t start);
+/* Number of DLQ records after `start` whose key starts with `prefix`
+ * (the client ids of a test's orders share its unique tag). */
+int iarc_dlq_count_prefix(int64_t start, const char *prefix);
 
 int64_t iarc_now_ms(void);
 
