@@ -170,17 +170,17 @@ void archive_work_apply_pause(struct archive_work *w) {
     }
     for (size_t i = 0; i < w->nparts; i++) {
         struct archive_part *p = &w->parts[i];
-        int want = w->draining || w->full || p->n_failing > 0 ||
-                   (w->conf->mode == ARCHIVE_MODE_BATCH &&
-                    p->backlog_n >= (size_t)w->conf->batch_max);
+        int want =
+            w->draining || w->full || p->n_failing > 0 ||
+            (w->conf->mode == ARCHIVE_MODE_BATCH && p->backlog_n >= (size_t)w->conf->batch_max);
         if (want == p->paused)
             continue;
         rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
         if (!list)
             return;
         rd_kafka_topic_partition_list_add(list, w->conf->topic, p->partition);
-        rd_kafka_resp_err_t err = want ? rd_kafka_pause_partitions(w->rk, list)
-                                       : rd_kafka_resume_partitions(w->rk, list);
+        rd_kafka_resp_err_t err =
+            want ? rd_kafka_pause_partitions(w->rk, list) : rd_kafka_resume_partitions(w->rk, list);
         rd_kafka_topic_partition_list_destroy(list);
         if (err) {
             LOG_WARN("%s partition %" PRId32 ": %s", want ? "pause" : "resume", p->partition,

@@ -24,8 +24,8 @@ struct archive_rec {
     int32_t partition;
     int64_t offset;
     int64_t arrived_ms;
-    uint32_t attempts;   /* decode attempts (poison) */
-    int64_t retry_at_ms; /* poison list: when to try again */
+    uint32_t attempts;      /* decode attempts (poison) */
+    int64_t retry_at_ms;    /* poison list: when to try again */
     const char *dlq_reason; /* set: dead-letter pending (a DLQ publish failed) */
     char *dlq_error;        /* malloc'd, with dlq_reason */
     uint32_t dlq_attempts;
@@ -41,8 +41,8 @@ struct archive_upload {
     struct archive_rec **recs; /* owned */
     size_t nrecs;
     int32_t partition;
-    uint32_t attempts;  /* permanent failures so far */
-    uint32_t transient; /* transient failures in a row */
+    uint32_t attempts;   /* permanent failures so far */
+    uint32_t transient;  /* transient failures in a row */
     int64_t retry_at_ms; /* 0: in flight */
     struct archive_upload *next;
 };
@@ -50,8 +50,8 @@ struct archive_upload {
 /* Per assigned partition. */
 struct archive_part {
     int32_t partition;
-    int paused;               /* as last told to librdkafka */
-    size_t n_failing;         /* uploads waiting for a transient retry */
+    int paused;                                 /* as last told to librdkafka */
+    size_t n_failing;                           /* uploads waiting for a transient retry */
     struct archive_rec *backlog, *backlog_tail; /* batch mode: rendered, not yet in a batch */
     size_t backlog_n;
     struct archive_upload *batch; /* batch mode: the one outstanding batch */

@@ -241,8 +241,7 @@ int iarc_dlq_count_prefix(int64_t start, const char *prefix) {
     return n;
 }
 
-static void iarc_copy_header(const rd_kafka_message_t *m, const char *name, char *buf,
-                             size_t len) {
+static void iarc_copy_header(const rd_kafka_message_t *m, const char *name, char *buf, size_t len) {
     if (dlq_header_get(m, name, buf, len) != 0)
         buf[0] = '\0';
 }

@@ -70,8 +70,8 @@ int64_t iarc_dlq_end(void);
 /* A dead letter as read back: dlq_* headers, ce_id and the value. */
 struct iarc_dead {
     int matches; /* records with the key seen */
-    char reason[64], error[1100], attempts[16], src_topic[128], src_partition[16],
-        src_offset[32], failed_at[48], ce_id[64];
+    char reason[64], error[1100], attempts[16], src_topic[128], src_partition[16], src_offset[32],
+        failed_at[48], ce_id[64];
     char value[512];
     size_t value_len;
 };
