@@ -87,7 +87,7 @@ Test(archive_bench, drain_rate_vs_raw_puts, .timeout = 900) {
     sleep(5);
     cr_assert(WIFEXITED(itest_proc_stop(&p, SIGTERM, 30000)));
 
-    struct iarc_order *o = iarc_make_orders(n, 16, "arc-bench");
+    struct iarc_order *o = iarc_make_orders(n, 41, "arc-bench") /* <1000 keys per listed prefix */;
     iarc_produce(o, n, -1);
     itest_proc_setenv(&p, "ARCHIVE_MAX_IN_FLIGHT", "64");
     itest_proc_setenv(&p, "LOG_LEVEL", "warn");
@@ -97,7 +97,8 @@ Test(archive_bench, drain_rate_vs_raw_puts, .timeout = 900) {
     const char *stored = "orders_archive_records_total{result=\"stored\"} ";
     while (iarc_metric(&p, stored) < (double)n && iarc_now_ms() - t0 < 600000)
         usleep(100 * 1000);
-    double drain = (double)(iarc_now_ms() - ready) / 1000.0;
+    /* from exec, so group join and start-up count against the archive */
+    double drain = (double)(iarc_now_ms() - t0) / 1000.0;
     cr_assert_geq(iarc_metric(&p, stored), (double)n);
     cr_assert(WIFEXITED(itest_proc_stop(&p, SIGTERM, 30000)));
     itest_proc_cleanup(&p);
@@ -105,8 +106,7 @@ Test(archive_bench, drain_rate_vs_raw_puts, .timeout = 900) {
     iarc_verify_objects(o, n);
 
     double raw = barc_raw_puts(o, n);
-    printf("archive drain: %zu orders in %.2f s = %.0f objects/s (start-up to ready %.2f s "
-           "excluded)\n",
+    printf("archive drain: %zu orders in %.2f s from exec = %.0f objects/s (ready after %.2f s)\n",
            n, drain, (double)n / drain, (double)(ready - t0) / 1000.0);
     printf("raw parallel PUTs (%d in flight, same engine): %zu in %.2f s = %.0f objects/s\n",
            BARC_IN_FLIGHT, n, raw, (double)n / raw);
