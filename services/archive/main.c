@@ -10,6 +10,7 @@
 #include "stats.h"
 #include "strbuf.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,7 +55,8 @@ int main(int argc, char **argv) {
         goto cleanup;
     }
 
-    /* 3. clients and the admin server */
+    /* 3. clients and the admin server; their threads never take signals */
+    sig_mask_handled(SIG_BLOCK);
     reg = metrics_registry_create();
     if (!reg || archive_stats_init(&stats, reg, ORDERS_VERSION) != 0 ||
         metrics_register_process(reg) != 0) {
@@ -75,6 +77,8 @@ int main(int argc, char **argv) {
     LOG_INFO("archive %s: %s -> %s/%s (%s mode), admin on %s:%u", ORDERS_VERSION, conf.topic,
              conf.s3_endpoint, conf.s3_bucket, conf.mode_name, conf.admin_bind,
              (unsigned)admin_server_port(admin));
+
+    sig_mask_handled(SIG_UNBLOCK);
 
     /* 4. loop until SIGTERM, then drain (inside run) */
     if (archive_consumer_run(consumer) == 0)
