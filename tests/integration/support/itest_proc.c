@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -147,6 +148,9 @@ void itest_proc_start(struct itest_proc *p, long ready_timeout_ms) {
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
+        /* A test killed by Criterion's timeout must not leave a service
+         * running (an orphaned consumer keeps its group partitions). */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         int fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             dup2(fd, 1);
