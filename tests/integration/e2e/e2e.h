@@ -106,10 +106,11 @@ void e2e_billing_check(const char *client, const struct e2e_order *o, size_t n,
 /* Deletes the client's rows (as the migrator role). */
 void e2e_billing_cleanup(const char *client);
 
-/* Bucket: lists orders/<day>/<client>/ for every UTC day from `from` to
- * `to` (in chunks small enough for one ListObjectsV2 page) and returns how
- * many of the n orders have an object; asserts no key there is unknown or
- * present twice. */
+/* Bucket: lists orders/<day>/<client>/o<4 digits> for every UTC day from
+ * `from` to `to` (each such prefix holds at most 100 orders, well within
+ * one ListObjectsV2 page) and returns how many of the n orders have an
+ * object; asserts every key listed names one of the orders and no order
+ * has two (e.g. under two days). */
 size_t e2e_bucket_count(const char *client, const struct e2e_order *o, size_t n, time_t from,
                         time_t to);
 

@@ -82,6 +82,8 @@ Test(e2e, every_accepted_order_once_in_billing_and_archive) {
     time_t from = time(NULL) - 1;
     e2e_send_init(&snd, o, n, 0);
     e2e_send_run(&snd);
+    cr_log_info("%zu orders sent in %lld s over %d connections", n, (long long)(time(NULL) - from),
+                E2E_CONNS);
     for (size_t i = 0; i < n; i++)
         cr_assert_eq(o[i].first_status, 202, "order %s answered %ld", o[i].order_id,
                      o[i].first_status);
