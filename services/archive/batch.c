@@ -1,8 +1,8 @@
 /* batch: sealing decisions of batch mode (see batch.h for why). */
 #include "batch.h"
 
-size_t archive_batch_due(size_t backlog_n, size_t batch_max, int64_t oldest_age_ms,
-                         int64_t age_ms, int draining) {
+size_t archive_batch_due(size_t backlog_n, size_t batch_max, int64_t oldest_age_ms, int64_t age_ms,
+                         int draining) {
     if (backlog_n == 0 || batch_max == 0)
         return 0;
     if (backlog_n >= batch_max)

@@ -21,8 +21,8 @@
 /* How many backlog records to seal now (0: not yet): min(backlog_n,
  * batch_max) when full, when the oldest waited oldest_age_ms >= age_ms, or
  * when draining. */
-size_t archive_batch_due(size_t backlog_n, size_t batch_max, int64_t oldest_age_ms,
-                         int64_t age_ms, int draining);
+size_t archive_batch_due(size_t backlog_n, size_t batch_max, int64_t oldest_age_ms, int64_t age_ms,
+                         int draining);
 
 /* 1 when a new batch may be sealed: no batch stored yet (prev_last < 0) or
  * the committed position (next offset, -1 none) is past its last offset. */

@@ -2,6 +2,7 @@
  * poll loop and the shutdown drain); work.c does the records. */
 #include "consumer.h"
 
+#include "dlq.h"
 #include "kafka_conf.h"
 #include "log.h"
 #include "metrics.h"
@@ -30,6 +31,7 @@ struct archive_consumer {
     int wake[2];             /* readable when the queue becomes non-empty */
     struct archive_work work;
     int work_ready;
+    int closed; /* rd_kafka_consumer_close done */
     atomic_int joined;
 };
 
@@ -146,6 +148,7 @@ static rd_kafka_t *archive_consumer_new_producer(const struct kafka_settings *ks
     if (!pc)
         return NULL;
     rd_kafka_conf_set_log_cb(pc, archive_consumer_log_cb);
+    rd_kafka_conf_set_dr_msg_cb(pc, dlq_dr_msg_cb); /* dlq_publish waits on it */
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, errlen);
     if (!rk)
         rd_kafka_conf_destroy(pc);
@@ -236,8 +239,14 @@ fail:
 void archive_consumer_destroy(struct archive_consumer *c) {
     if (!c)
         return;
+    /* close first: it may run the rebalance callback, which needs the work
+     * state; the records it held belong to the consumer */
+    if (c->rk && !c->closed)
+        rd_kafka_consumer_close(c->rk);
+    c->closed = 1;
     if (c->work_ready)
-        archive_work_release(&c->work); /* before the clients its records came from */
+        archive_work_release(&c->work);
+    c->work_ready = 0;
     if (c->queue) {
         rd_kafka_queue_io_event_enable(c->queue, -1, NULL, 0);
         rd_kafka_queue_destroy(c->queue);
@@ -293,7 +302,7 @@ static int archive_consumer_turn(struct archive_consumer *c, int timeout_ms, int
         {.fd = sig_wakeup_fd(), .events = CURL_WAIT_POLLIN},
     };
     unsigned nfds = fds[1].fd >= 0 ? 2 : 1;
-    int took = fetch ? archive_consumer_poll(c) : 0;
+    int took = fetch && archive_work_should_poll(&c->work) ? archive_consumer_poll(c) : 0;
     if (took > 0 && archive_work_capacity(&c->work) > 0)
         timeout_ms = 0; /* more may be queued */
     if (archive_s3put_wait(c->work.s3, fds, nfds, timeout_ms) != 0) {
@@ -348,6 +357,7 @@ int archive_consumer_run(struct archive_consumer *c) {
     archive_work_commit(&c->work, 1);
     LOG_INFO("leaving the consumer group");
     rd_kafka_resp_err_t kerr = rd_kafka_consumer_close(c->rk);
+    c->closed = 1;
     if (kerr)
         LOG_WARN("consumer close: %s", rd_kafka_err2str(kerr));
     return rc;

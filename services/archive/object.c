@@ -8,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-int archive_object_key(int64_t time_unix_ms, const char *client_id, const char *order_id,
-                       char *out, size_t outlen) {
+int archive_object_key(int64_t time_unix_ms, const char *client_id, const char *order_id, char *out,
+                       size_t outlen) {
     /* floor division: 1969-12-31T23:59:59.999Z is -1 ms and belongs to the 31st */
     int64_t secs = time_unix_ms / 1000 - (time_unix_ms % 1000 < 0 ? 1 : 0);
     time_t t = (time_t)secs;

@@ -19,8 +19,8 @@ struct strbuf;
 /* Writes the object key of an event whose ce_time is time_unix_ms (Unix
  * milliseconds, any sign) into out[outlen]. Returns its length, or -1 when
  * it does not fit or the year is outside 0..9999 (out is then ""). */
-int archive_object_key(int64_t time_unix_ms, const char *client_id, const char *order_id,
-                       char *out, size_t outlen);
+int archive_object_key(int64_t time_unix_ms, const char *client_id, const char *order_id, char *out,
+                       size_t outlen);
 
 /* Appends the structured-mode document of `ev` (no trailing newline):
  * {"specversion","id","source","type","time","subject","clientid",

@@ -157,30 +157,41 @@ void archive_work_commit(struct archive_work *w, int sync) {
     rd_kafka_topic_partition_list_destroy(list);
 }
 
+int archive_work_should_poll(const struct archive_work *w) {
+    return w->full || archive_work_capacity(w) > 0;
+}
+
 void archive_work_apply_pause(struct archive_work *w) {
     size_t cap = archive_work_capacity(w);
-    /* hysteresis: pause when full, resume at half, so fetches are not
-     * purged and restarted for every record */
-    if (!w->full && cap == 0)
-        w->full = 1;
-    else if (w->full) {
-        size_t total = w->held + cap;
-        if (w->held <= total / 2)
+    int64_t now = archive_now_ms();
+    if (cap == 0) {
+        if (!w->full_since_ms)
+            w->full_since_ms = now;
+        if (!w->full && now - w->full_since_ms >= ARCHIVE_STALL_MS) {
+            LOG_WARN("no room for %d s: pausing every partition until half the held "
+                     "records are finished",
+                     ARCHIVE_STALL_MS / 1000);
+            w->full = 1;
+        }
+    } else {
+        w->full_since_ms = 0;
+        /* hysteresis: resume at half, not at the first free slot */
+        if (w->full && w->held <= (w->held + cap) / 2)
             w->full = 0;
     }
     for (size_t i = 0; i < w->nparts; i++) {
         struct archive_part *p = &w->parts[i];
-        int want = w->draining || w->full || p->n_failing > 0 ||
-                   (w->conf->mode == ARCHIVE_MODE_BATCH &&
-                    p->backlog_n >= (size_t)w->conf->batch_max);
+        int want =
+            w->draining || w->full || p->n_failing > 0 ||
+            (w->conf->mode == ARCHIVE_MODE_BATCH && p->backlog_n >= (size_t)w->conf->batch_max);
         if (want == p->paused)
             continue;
         rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
         if (!list)
             return;
         rd_kafka_topic_partition_list_add(list, w->conf->topic, p->partition);
-        rd_kafka_resp_err_t err = want ? rd_kafka_pause_partitions(w->rk, list)
-                                       : rd_kafka_resume_partitions(w->rk, list);
+        rd_kafka_resp_err_t err =
+            want ? rd_kafka_pause_partitions(w->rk, list) : rd_kafka_resume_partitions(w->rk, list);
         rd_kafka_topic_partition_list_destroy(list);
         if (err) {
             LOG_WARN("%s partition %" PRId32 ": %s", want ? "pause" : "resume", p->partition,

@@ -6,15 +6,14 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 
-int archive_stats_init(struct archive_stats *s, struct metrics_registry *reg,
-                       const char *version) {
+int archive_stats_init(struct archive_stats *s, struct metrics_registry *reg, const char *version) {
     static const char *const result[] = {"result"};
     static const char *const outcome[] = {"outcome"};
     static const char *const reason[] = {"reason"};
     static const char *const partition[] = {"partition"};
-    s->records = metrics_counter_new(reg, "orders_archive_records_total",
-                                     "Records finished, by result (stored, dead_lettered)", 1,
-                                     result);
+    s->records =
+        metrics_counter_new(reg, "orders_archive_records_total",
+                            "Records finished, by result (stored, dead_lettered)", 1, result);
     s->put_seconds = metrics_histogram_new(reg, "orders_archive_put_seconds",
                                            "Duration of S3 PUTs by outcome", 1, outcome, NULL, 0);
     s->retries = metrics_counter_new(reg, "orders_archive_retries_total",
@@ -30,9 +29,9 @@ int archive_stats_init(struct archive_stats *s, struct metrics_registry *reg,
                                 "Records received and not yet finished", 0, NULL);
     s->paused = metrics_gauge_new(reg, "orders_archive_partitions_paused",
                                   "Partitions paused while the store fails", 0, NULL);
-    s->lag = metrics_gauge_new(reg, "orders_archive_consumer_lag",
-                               "Records behind the high watermark (committed offset), per partition",
-                               1, partition);
+    s->lag = metrics_gauge_new(
+        reg, "orders_archive_consumer_lag",
+        "Records behind the high watermark (committed offset), per partition", 1, partition);
     s->commits = metrics_counter_new(reg, "orders_archive_offset_commits_total",
                                      "Kafka offset commits, by result", 1, result);
     if (!s->records || !s->put_seconds || !s->retries || !s->store_transient || !s->dlq ||

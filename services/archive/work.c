@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#define ARCHIVE_DOC_LIMIT (1u << 20)      /* one structured document */
+#define ARCHIVE_DOC_LIMIT (1u << 20)     /* one structured document */
 #define ARCHIVE_BATCH_LIMIT (256u << 20) /* one NDJSON batch */
 
 int64_t archive_now_ms(void) {
@@ -73,8 +73,8 @@ static void archive_rec_free(struct archive_rec *r) {
 /* A record is finished: its offset may be committed. */
 static void archive_rec_finish(struct archive_work *w, struct archive_rec *r) {
     if (archive_tracker_done(w->tracker, r->partition, r->offset) != 0)
-        LOG_ERROR("offset %" PRId64 " of partition %" PRId32 " finished but not tracked",
-                  r->offset, r->partition);
+        LOG_ERROR("offset %" PRId64 " of partition %" PRId32 " finished but not tracked", r->offset,
+                  r->partition);
     w->held--;
     archive_rec_free(r);
 }
@@ -89,8 +89,8 @@ static void archive_rec_dead_letter(struct archive_work *w, struct archive_rec *
                                     const char *reason, const char *error, uint32_t attempts) {
     char err[512];
     archive_rec_log_context(r);
-    if (dlq_publish(w->producer, r->msg, reason, error, attempts, (int)w->conf->dlq_timeout_ms,
-                    err, sizeof err) == 0) {
+    if (dlq_publish(w->producer, r->msg, reason, error, attempts, (int)w->conf->dlq_timeout_ms, err,
+                    sizeof err) == 0) {
         LOG_WARN("dead-lettered offset %" PRId64 " of partition %" PRId32 " (%s after %" PRIu32
                  " attempts): %s",
                  r->offset, r->partition, reason, attempts, error);
@@ -155,8 +155,8 @@ static void archive_upload_result(struct archive_work *w, struct archive_upload 
 static void archive_upload_start(struct archive_work *w, struct archive_upload *u) {
     struct s3_result res;
     u->retry_at_ms = 0;
-    if (archive_s3put_start(w->s3, u->key, u->body.data ? u->body.data : "", u->body.len, u, &res) !=
-        0)
+    if (archive_s3put_start(w->s3, u->key, u->body.data ? u->body.data : "", u->body.len, u,
+                            &res) != 0)
         archive_upload_result(w, u, &res, 0);
 }
 
@@ -479,7 +479,8 @@ int archive_work_next_timer_ms(const struct archive_work *w, int cap) {
             next = r->retry_at_ms;
     if (w->conf->mode == ARCHIVE_MODE_BATCH)
         for (size_t i = 0; i < w->nparts; i++)
-            if (w->parts[i].backlog && w->parts[i].backlog->arrived_ms + w->conf->batch_age_ms < next)
+            if (w->parts[i].backlog &&
+                w->parts[i].backlog->arrived_ms + w->conf->batch_age_ms < next)
                 next = w->parts[i].backlog->arrived_ms + w->conf->batch_age_ms;
     return next <= now ? 0 : (int)(next - now);
 }

@@ -24,8 +24,8 @@ struct archive_rec {
     int32_t partition;
     int64_t offset;
     int64_t arrived_ms;
-    uint32_t attempts;   /* decode attempts (poison) */
-    int64_t retry_at_ms; /* poison list: when to try again */
+    uint32_t attempts;      /* decode attempts (poison) */
+    int64_t retry_at_ms;    /* poison list: when to try again */
     const char *dlq_reason; /* set: dead-letter pending (a DLQ publish failed) */
     char *dlq_error;        /* malloc'd, with dlq_reason */
     uint32_t dlq_attempts;
@@ -41,8 +41,8 @@ struct archive_upload {
     struct archive_rec **recs; /* owned */
     size_t nrecs;
     int32_t partition;
-    uint32_t attempts;  /* permanent failures so far */
-    uint32_t transient; /* transient failures in a row */
+    uint32_t attempts;   /* permanent failures so far */
+    uint32_t transient;  /* transient failures in a row */
     int64_t retry_at_ms; /* 0: in flight */
     struct archive_upload *next;
 };
@@ -50,8 +50,8 @@ struct archive_upload {
 /* Per assigned partition. */
 struct archive_part {
     int32_t partition;
-    int paused;               /* as last told to librdkafka */
-    size_t n_failing;         /* uploads waiting for a transient retry */
+    int paused;                                 /* as last told to librdkafka */
+    size_t n_failing;                           /* uploads waiting for a transient retry */
     struct archive_rec *backlog, *backlog_tail; /* batch mode: rendered, not yet in a batch */
     size_t backlog_n;
     struct archive_upload *batch; /* batch mode: the one outstanding batch */
@@ -72,7 +72,8 @@ struct archive_work {
     struct archive_upload *uploads; /* in flight or waiting for a retry */
     struct archive_rec *poison;     /* waiting for a decode or DLQ retry */
     size_t held;                    /* records held, not finished */
-    int full;                       /* flow control: all partitions paused */
+    int full;                       /* stalled at capacity: all partitions paused */
+    int64_t full_since_ms;          /* capacity exhausted since, 0 when not */
     int draining;
     uint32_t rng;
     atomic_int failing_parts; /* read by the readiness probe */
@@ -108,9 +109,17 @@ int archive_work_next_timer_ms(const struct archive_work *w, int cap);
  * batch mode or when `sync`). */
 void archive_work_commit(struct archive_work *w, int sync);
 
-/* Pauses or resumes partitions as flow control, store failures and
- * draining require. */
+/* Pauses or resumes partitions as store failures, draining and flow
+ * control require. At capacity the loop simply stops taking records (the
+ * prefetched ones wait in librdkafka); only when capacity stays exhausted
+ * for ARCHIVE_STALL_MS are all partitions paused, so the loop can keep
+ * polling (group membership, max.poll.interval.ms) without taking more. */
+#define ARCHIVE_STALL_MS 10000
 void archive_work_apply_pause(struct archive_work *w);
+
+/* 1 when the loop should poll the consumer now: there is room, or the
+ * partitions are paused for a stall. */
+int archive_work_should_poll(const struct archive_work *w);
 
 /* Records that can still be accepted before flow control pauses. */
 size_t archive_work_capacity(const struct archive_work *w);

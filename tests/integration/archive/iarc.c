@@ -213,12 +213,35 @@ int64_t iarc_dlq_end(void) {
     return hi;
 }
 
-int64_t iarc_dlq_count_since(int64_t start) {
-    return iarc_dlq_end() - start;
+int iarc_dlq_count_prefix(int64_t start, const char *prefix) {
+    char topic[160];
+    int64_t end = iarc_dlq_end(), deadline = iarc_now_ms() + 30000, pos = start;
+    int n = 0;
+    if (end <= start)
+        return 0;
+    rd_kafka_t *rk = iarc_admin_consumer();
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, iarc_dlq_topic(topic, sizeof topic), 0)->offset = start;
+    cr_assert_eq(rd_kafka_assign(rk, l), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_topic_partition_list_destroy(l);
+    while (pos < end - 1 && iarc_now_ms() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+        if (!m)
+            continue;
+        if (!m->err) {
+            pos = m->offset;
+            if (m->key_len >= strlen(prefix) && memcmp(m->key, prefix, strlen(prefix)) == 0)
+                n++;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    cr_assert_geq(pos, end - 1, "DLQ not read to its end");
+    return n;
 }
 
-static void iarc_copy_header(const rd_kafka_message_t *m, const char *name, char *buf,
-                             size_t len) {
+static void iarc_copy_header(const rd_kafka_message_t *m, const char *name, char *buf, size_t len) {
     if (dlq_header_get(m, name, buf, len) != 0)
         buf[0] = '\0';
 }

@@ -70,8 +70,8 @@ int64_t iarc_dlq_end(void);
 /* A dead letter as read back: dlq_* headers, ce_id and the value. */
 struct iarc_dead {
     int matches; /* records with the key seen */
-    char reason[64], error[1100], attempts[16], src_topic[128], src_partition[16],
-        src_offset[32], failed_at[48], ce_id[64];
+    char reason[64], error[1100], attempts[16], src_topic[128], src_partition[16], src_offset[32],
+        failed_at[48], ce_id[64];
     char value[512];
     size_t value_len;
 };
@@ -81,8 +81,9 @@ struct iarc_dead {
  * Returns the number of records with the key. */
 int iarc_dlq_find(int64_t start, const char *key, long timeout_ms, struct iarc_dead *d);
 
-/* Number of DLQ records after `start`. */
-int64_t iarc_dlq_count_since(int64_t start);
+/* Number of DLQ records after `start` whose key starts with `prefix`
+ * (the client ids of a test's orders share its unique tag). */
+int iarc_dlq_count_prefix(int64_t start, const char *prefix);
 
 int64_t iarc_now_ms(void);
 
