@@ -20,6 +20,9 @@
 #      debugging), IMAGE_REPO, IMAGE_TAG,
 #      OP_PODMAN_ROOT (private podman store, see tests/chart/podman-env.sh).
 # Starts the local stack when it is down and then stops it again.
+#
+# `[[ cond ]] && ok .. || bad ..` below is an if/else: ok always returns 0.
+# shellcheck disable=SC2015
 STEP=podman-e2e
 . "$(dirname "$0")/../../scripts/lib.sh"
 
@@ -59,8 +62,11 @@ if [[ ${E2E_SKIP_BUILD:-0} != 1 ]]; then
 fi
 # shellcheck source=podman-env.sh
 . "$ROOT/tests/chart/podman-env.sh"
+# helm, and a Python with PyYAML, from the pinned tools chart-test uses.
 "$ROOT/scripts/install-k8s-tools.sh" >/dev/null
-export PATH="$("$ROOT/scripts/install-k8s-tools.sh" --bin-dir):$PATH"
+BIN="$("$ROOT/scripts/install-k8s-tools.sh" --bin-dir)"
+export PATH="$BIN:$PATH"
+PY="$CACHE/k8s-tools/venv/bin/python"
 
 OUT="$(mktemp -d)"
 chmod 700 "$OUT"
@@ -101,7 +107,7 @@ E2E_SECRET="$(openssl rand -hex 24)"
 PUBLISHER_TOKEN="$(openssl rand -hex 24)"
 RUN_ID="e2e$(date +%s)$$"
 export E2E_SECRET PUBLISHER_TOKEN
-(umask 077; python3 - >"$OUT/values-local.json") <<'PYEOF'
+(umask 077; "$PY" - >"$OUT/values-local.json") <<'PYEOF'
 import json, os
 e = os.environ
 print(json.dumps({
@@ -172,7 +178,7 @@ run_workload() {
   local c=$1 manifest=$2; shift 2
   local -a args
   mkdir -p "$OUT/vol-$c"
-  mapfile -d '' args < <(python3 "$ROOT/tests/chart/kube2podman.py" "$manifest" "$c" \
+  mapfile -d '' args < <("$PY" "$ROOT/tests/chart/kube2podman.py" "$manifest" "$c" \
     "$(pod_name "$c")" "$OUT/vol-$c") && ((${#args[@]} > 0)) || return 1
   podman run -d --pod "$POD" --network host "${HOSTS[@]}" --name "$(ctr "$c")" "$@" "${args[@]}" >/dev/null
 }
@@ -199,7 +205,7 @@ for s in "${SERVICES[@]}"; do
   [[ $uids == "$UIDN $UIDN $UIDN $UIDN" && $gids == "$UIDN $UIDN $UIDN $UIDN" ]] &&
     ok "$s runs as $UIDN:$UIDN" || bad "$s runs as uid '$uids' gid '$gids'"
   caps="$(for f in CapInh CapPrm CapEff CapBnd CapAmb; do proc_field "$pid" $f; done | sort -u)"
-  [[ $caps == 0000000000000000 ]] && ok "$s has no capabilities" || bad "$s capabilities: $(echo $caps)"
+  [[ $caps == 0000000000000000 ]] && ok "$s has no capabilities" || bad "$s capabilities: ${caps//$'\n'/ }"
   [[ $(proc_field "$pid" NoNewPrivs) == 1 ]] && ok "$s no_new_privs" || bad "$s no_new_privs not set"
   [[ $(proc_field "$pid" Seccomp) == 2 ]] && ok "$s seccomp filter" || bad "$s has no seccomp filter"
   read -r opts _ _ <<<"$(mount_of "$pid" /)"
@@ -220,7 +226,7 @@ code="$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 "$URL" -H 'Content
 [[ $code == 401 ]] && ok "wrong signature: 401" || bad "wrong signature: $code (want 401)"
 
 say "the chart's helm test pod"
-if (mkdir -p "$OUT/vol-test" && mapfile -d '' targs < <(python3 "$ROOT/tests/chart/kube2podman.py" \
+if (mkdir -p "$OUT/vol-test" && mapfile -d '' targs < <("$PY" "$ROOT/tests/chart/kube2podman.py" \
       "$OUT/${SERVICES[0]}.yaml" test "$FULL-test-signed-order" "$OUT/vol-test") && ((${#targs[@]})) &&
     podman run --rm --pod "$POD" --network host "${HOSTS[@]}" --name "$(ctr test)" "${targs[@]}" \
       >"$OUT/helm-test.out" 2>&1); then

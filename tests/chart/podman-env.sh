@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Podman settings shared by scripts/images.sh and tests/chart/podman-e2e.sh.
 # Source it after scripts/lib.sh (needs CACHE). Do not run it.
 #
