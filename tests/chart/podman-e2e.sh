@@ -6,6 +6,12 @@
 # Postgres, Redis, versitygw on loopback; OP_PORT_OFFSET respected).
 # tests/chart/kube2podman.py turns each rendered workload into `podman run`
 # arguments; nothing is hand-written, so a broken chart fails this test.
+# The pod shares the host network: the stack listens on loopback and Kafka
+# advertises 127.0.0.1. (`podman kube play` would need hostNetwork patched
+# into the manifests and turns httpGet probes into curl runs inside the
+# shell-less images.) Service DNS names become --add-host entries, and each
+# service is rendered with its local.env admin port instead of the shared
+# 9090 (one port per pod in Kubernetes, one loopback here).
 #
 # Checks: image size < 60 MB, UID 65532, no shell; each container's process
 # as the kernel sees it (UID/GID 65532, no capabilities, no_new_privs,
@@ -70,12 +76,15 @@ PY="$CACHE/k8s-tools/venv/bin/python"
 
 OUT="$(mktemp -d)"
 chmod 700 "$OUT"
-started_stack=0
+STARTED=() # stack components this run started (and stops again)
 cleanup() {
   if [[ ${E2E_KEEP:-0} == 1 ]]; then say "E2E_KEEP=1: pod $POD kept (podman pod rm -f $POD)"
   else podman pod rm -f -t 0 "$POD" >/dev/null 2>&1 || true; fi
   rm -rf "$OUT"
-  if ((started_stack)); then "$ROOT/scripts/stack.sh" down >/dev/null 2>&1 || true; fi
+  local i
+  for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do
+    "$ROOT/scripts/${STARTED[i]}.sh" stop >/dev/null 2>&1 || true
+  done
 }
 trap cleanup EXIT
 podman pod rm -f -t 0 "$POD" >/dev/null 2>&1 || true # a previous run's leftovers
@@ -93,11 +102,12 @@ for s in "${SERVICES[@]}" ordersctl; do
 done
 
 # ---- the local stack ----------------------------------------------------------
-if ! "$ROOT/scripts/stack.sh" status >/dev/null 2>&1; then
-  say "starting the local stack (stopped again at the end)"
-  started_stack=1
-  "$ROOT/scripts/stack.sh" up >"$OUT/stack.log" 2>&1 || { tail -30 "$OUT/stack.log" >&2; die "stack did not start"; }
-fi
+for c in postgres redis kafka s3; do
+  "$ROOT/scripts/$c.sh" status >/dev/null 2>&1 && continue
+  say "starting $c (stopped again at the end)"
+  STARTED+=("$c")
+  "$ROOT/scripts/$c.sh" start >"$OUT/stack.log" 2>&1 || { tail -30 "$OUT/stack.log" >&2; die "$c did not start"; }
+done
 
 # ---- render the chart ---------------------------------------------------------
 # Values that come from scripts/local.env (this stack's endpoints, ports and
@@ -280,8 +290,10 @@ if have archive; then
   archived() {
     local d
     for d in "$day0" "$day1"; do
-      [[ $(s3_get "orders/$d/e2e/$1.json") == 200 ]] &&
-        grep -qF "\"order_id\":\"$1\"" "$OUT/obj" && return 0
+      [[ $(s3_get "orders/$d/e2e/$1.json") == 200 ]] && "$PY" -c '
+import json, sys
+doc = json.load(open(sys.argv[1]))  # CloudEvents structured mode: the order in "data"
+sys.exit(0 if doc.get("data", {}).get("order_id") == sys.argv[2] else 1)' "$OUT/obj" "$1" && return 0
     done
     return 1
   }
