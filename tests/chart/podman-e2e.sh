@@ -172,6 +172,16 @@ for s in "${SERVICES[@]}"; do
     { cat "$OUT/helm.err" >&2; die "helm template failed for $s"; }
 done
 ok "chart renders for the local stack"
+# The translation drops nothing silently: a field it does not translate
+# (here envFrom, which would carry configuration) is an error.
+sed 's/^          env:$/          envFrom: [{secretRef: {name: x}}]\n          env:/' \
+  "$OUT/${SERVICES[0]}.yaml" >"$OUT/mutated.yaml"
+if grep -q envFrom "$OUT/mutated.yaml" && ! "$PY" "$ROOT/tests/chart/kube2podman.py" "$OUT/mutated.yaml" \
+    "${SERVICES[0]}" x "$OUT/vol-mutated" >/dev/null 2>"$OUT/k2p.err" && grep -q envFrom "$OUT/k2p.err"; then
+  ok "kube2podman refuses a field it does not translate (envFrom)"
+else
+  bad "kube2podman refuses a field it does not translate (envFrom)"
+fi
 
 # ---- run the services -----------------------------------------------------------
 # pod_name COMPONENT: the Kubernetes pod name (publisher: StatefulSet pod 0,
