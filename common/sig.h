@@ -28,6 +28,14 @@
  * half-installed). */
 int sig_install(void);
 
+/* Blocks (how = SIG_BLOCK) or unblocks (SIG_UNBLOCK) SIGTERM, SIGINT and
+ * SIGHUP in the calling thread. Threads inherit the mask, so main() blocks
+ * them before creating any thread (librdkafka, libmicrohttpd, libcurl, its
+ * own) and unblocks them after sig_install(): only the main thread then
+ * runs a handler, and a stop cannot interrupt (EINTR) a publish, a Redis
+ * or a Postgres call in flight on a worker thread. Returns 0 or an errno. */
+int sig_mask_handled(int how);
+
 /* Restores the default dispositions, closes the self-pipe and clears the
  * flags. Safe to call without sig_install(). */
 void sig_uninstall(void);

@@ -11,6 +11,12 @@
 #   - netpol-analyzer connectivity of the rendered kind and production
 #     manifests equals tests/chart/expected-connectivity-*.txt, and a loosened
 #     policy or networkPolicy.enabled=false makes it differ
+#   - observability: the ServiceMonitor scrapes every service's admin port;
+#     promtool check rules on the rendered PrometheusRule and promtool test
+#     rules on tests/alerts/*.yaml (each suite must fail against a rule
+#     rendered with a looser threshold); every alert links an existing
+#     docs/runbook.md section; rules and dashboard use only the metrics of
+#     docs/metrics.md, which the services' code registers
 # Ends with "N passed, N failed". UPDATE_EXPECTED=1 rewrites the expected
 # connectivity files (review the diff!).
 STEP=chart-test
@@ -81,6 +87,10 @@ bad_values=(
   "secrets.values.publisherToken=short"
   "image.digest=latest"
   "ingressAuth.timestampWindow=five"
+  "prometheusRule.errorRatio.threshold=2"
+  "prometheusRule.consumerLag.for=ten"
+  "prometheusRule.runbookUrl=docs/runbook.md"
+  "grafanaDashboard.labels.grafana_dashboard=1"
 )
 for kv in "${bad_values[@]}"; do
   refute_with "schema rejects $kv" "don't meet the specifications" render kind --set "$kv"
@@ -145,6 +155,68 @@ PYEOF
 done
 pg_init="$(sed -n '/10-roles.sh: |/,/^---/p' "$OUT/kind/all.yaml" | sed '1d;$d' | sed 's/^    //')"
 check "bash -n postgres init script (kind)" bash -n <(printf '%s\n' "$pg_init")
+
+say "observability (PrometheusRule, dashboard, runbook, metrics contract)"
+OBS="$OUT/obs"
+mkdir -p "$OBS"
+OBS_ON=(--set prometheusRule.enabled=true --set grafanaDashboard.enabled=true)
+CHK=("$PY" "$ROOT/tests/alerts/check_observability.py")
+check "helm lint --strict (production + rules + dashboard)" helm lint --strict "$CHART" -f "$CHART/values-production.yaml" "${OBS_ON[@]}"
+render production "${OBS_ON[@]}" >"$OBS/prod.yaml" 2>"$OUT/err" && ok "helm template (production + rules + dashboard)" || bad "helm template (production + rules + dashboard)"
+check "kubernetes-validate -k 1.31 --strict (production + rules + dashboard)" kubernetes-validate -k 1.31 --strict --quiet "$OBS/prod.yaml"
+check "ServiceMonitor scrapes /metrics on each service's admin port" "${CHK[@]}" servicemonitor "$OBS/prod.yaml"
+sed 's/^    - port: admin$/    - port: http/' "$OBS/prod.yaml" >"$OBS/sm-http.yaml"
+refute_with "... and a ServiceMonitor on another port is caught" "must be port admin" "${CHK[@]}" servicemonitor "$OBS/sm-http.yaml"
+check "rules and dashboard are off by default" bash -c "! grep -qE '^kind: (PrometheusRule)$|grafana_dashboard' '$OUT/default/all.yaml'"
+check "dashboard ConfigMap: sidecar label, JSON equal to files/dashboards" "$PY" - "$OBS/prod.yaml" "$CHART/files/dashboards/orders-pipeline.json" <<'PYEOF'
+import json, sys, yaml
+cms = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == "ConfigMap"
+       and d["metadata"]["labels"].get("grafana_dashboard") == "1"]
+assert len(cms) == 1, f"{len(cms)} dashboard ConfigMaps"
+assert json.loads(cms[0]["data"]["orders-pipeline.json"]) == json.load(open(sys.argv[2]))
+PYEOF
+
+# The unit tests run against the rule as the chart renders it: release op,
+# namespace orders, default thresholds.
+rules_for() { # rules_for DIR [helm args...]: DIR/rules.yaml + copies of the tests
+  local d=$1; shift
+  mkdir -p "$d" && cp "$ROOT"/tests/alerts/*.yaml "$d/" &&
+    render default --set prometheusRule.enabled=true "$@" >"$d/all.yaml" &&
+    "${CHK[@]}" extract "$d/all.yaml" "$d"
+}
+check "render the PrometheusRule for promtool" rules_for "$OBS/rules"
+check "promtool check rules (rendered PrometheusRule)" promtool check rules "$OBS/rules/rules.yaml"
+for t in "$ROOT"/tests/alerts/*.yaml; do
+  check "promtool test rules $(basename "$t")" promtool test rules "$OBS/rules/$(basename "$t")"
+done
+# The suites can fail: a looser threshold per suite breaks it.
+declare -A LOOSER=(
+  [availability.yaml]='prometheusRule.serviceDown.for="10m"'
+  [delivery.yaml]="prometheusRule.consumerLag.threshold=5000"
+  [errors.yaml]="prometheusRule.errorRatio.threshold=0.5"
+)
+for t in "${!LOOSER[@]}"; do
+  # --set-json: plain --set would turn 0.5 into a string
+  if rules_for "$OBS/loose-$t" --set-json "${LOOSER[$t]}" >"$OUT/err" 2>&1; then
+    refute_with "promtool test rules $t fails with ${LOOSER[$t]}" "FAILED" promtool test rules "$OBS/loose-$t/$t"
+  else
+    bad "render the PrometheusRule with ${LOOSER[$t]}"
+  fi
+done
+render default --set prometheusRule.enabled=true --set prometheusRule.consumerLag.threshold=4321 >"$OBS/thr.yaml"
+check "thresholds come from values (consumerLag.threshold=4321)" grep -q ') > 4321$' "$OBS/thr.yaml"
+
+check "every alert links its own existing docs/runbook.md section" "${CHK[@]}" runbook "$OBS/rules/all.yaml" "$ROOT/docs/runbook.md"
+sed 's/^## OrdersDeadLettered$/## Dead letters/' "$ROOT/docs/runbook.md" >"$OBS/runbook-missing.md"
+refute_with "... and a missing section is caught" "ordersdeadlettered does not exist" "${CHK[@]}" runbook "$OBS/rules/all.yaml" "$OBS/runbook-missing.md"
+check "rules and dashboard use only docs/metrics.md names" \
+  "${CHK[@]}" metrics "$OBS/rules/all.yaml" "$CHART/files/dashboards/orders-pipeline.json" "$ROOT/docs/metrics.md"
+check "every dashboard query is valid PromQL (promtool check rules)" bash -c \
+  "$(printf '%q ' "${CHK[@]}") dashrules '$CHART/files/dashboards/orders-pipeline.json' '$OBS/dash-rules.yaml' && promtool check rules '$OBS/dash-rules.yaml'"
+sed 's/orders_billing_inflight/orders_billing_in_flight/' "$CHART/files/dashboards/orders-pipeline.json" >"$OBS/dash-typo.json"
+refute_with "... and an unknown metric name is caught" "orders_billing_in_flight is not in" \
+  "${CHK[@]}" metrics "$OBS/rules/all.yaml" "$OBS/dash-typo.json" "$ROOT/docs/metrics.md"
+check "services register exactly the docs/metrics.md names" "${CHK[@]}" sources "$ROOT/docs/metrics.md" "$ROOT"
 
 say "NetworkPolicy connectivity (netpol-analyzer)"
 # connectivity FILE: the allowed-connection list plus exposure (DNS, ingress

@@ -12,6 +12,7 @@
 #include "stats.h"
 #include "strbuf.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -108,6 +109,7 @@ int main(int argc, char **argv) {
         .session_timeout_ms = (long)conf.session_timeout_ms,
         .dlq_timeout_ms = BILLING_DLQ_TIMEOUT_MS,
     };
+    sig_mask_handled(SIG_BLOCK); /* librdkafka and admin threads never take signals */
     consumer = billing_consumer_create(&cs, err, sizeof err);
     if (!consumer) {
         LOG_ERROR("%s", err);
@@ -121,7 +123,7 @@ int main(int argc, char **argv) {
     }
 
     /* 3. signals */
-    if (sig_install() != 0) {
+    if (sig_install() != 0 || sig_mask_handled(SIG_UNBLOCK) != 0) {
         LOG_ERROR("cannot install signal handlers");
         goto cleanup;
     }

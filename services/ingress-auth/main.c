@@ -39,20 +39,6 @@ static void ingress_main_log_config(struct ingress_config *c) {
     strbuf_release(&sb);
 }
 
-/* Blocks (how = SIG_BLOCK) or unblocks the signals sig.h handles in the
- * calling thread. Threads inherit the mask: worker threads created while
- * they are blocked never run a handler, so a SIGTERM cannot interrupt a
- * publish or Redis call in flight (EINTR); only the main thread takes them,
- * whatever mask the parent process handed down. */
-static void ingress_main_signals(int how) {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(how, &set, NULL);
-}
-
 static unsigned ingress_ms_to_s(long long ms) {
     return (unsigned)((ms + 999) / 1000);
 }
@@ -90,7 +76,7 @@ int main(int argc, char **argv) {
     ingress_main_log_config(&conf);
 
     /* 2. clients: registry, Redis, publisher, metrics */
-    ingress_main_signals(SIG_BLOCK);
+    sig_mask_handled(SIG_BLOCK); /* only the main thread takes signals */
     initial = ingress_clients_load(conf.clients_file, err, sizeof err);
     if (!initial) {
         fprintf(stderr, "ingress-auth: config error: INGRESS_CLIENTS_FILE: %s\n", err);
@@ -185,7 +171,7 @@ int main(int argc, char **argv) {
         LOG_ERROR("cannot install signal handlers");
         goto cleanup;
     }
-    ingress_main_signals(SIG_UNBLOCK);
+    sig_mask_handled(SIG_UNBLOCK);
     LOG_INFO("ingress-auth %s serving POST /orders on %s:%u, admin on %s:%u, Redis policy %s, "
              "publisher %s",
              ORDERS_VERSION, conf.bind, (unsigned)ingress_server_port(server), conf.admin_bind,

@@ -14,6 +14,7 @@
 #include "subs.h"
 #include "txn_batcher.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -113,6 +114,7 @@ int main(int argc, char **argv) {
         .linger_ms = (long)conf.linger_ms,
         .commit_timeout_ms = (long)conf.commit_timeout_ms,
     };
+    sig_mask_handled(SIG_BLOCK); /* threads created from here on never take signals */
     batcher = publisher_batcher_create(&bset, err, sizeof err);
     if (!batcher) {
         LOG_ERROR("%s", err);
@@ -144,7 +146,7 @@ int main(int argc, char **argv) {
     }
 
     /* 3. signals */
-    if (sig_install() != 0) {
+    if (sig_install() != 0 || sig_mask_handled(SIG_UNBLOCK) != 0) {
         LOG_ERROR("cannot install signal handlers");
         goto cleanup;
     }

@@ -287,3 +287,26 @@ Test(sig, drain_returns_minus_1_at_deadline) {
     cr_assert_eq(sig_drain(always_busy, NULL, 0), -1);
     cr_assert_eq(sig_drain(broken, NULL, 1000), -1);
 }
+
+/* Blocking in main() is inherited by threads created afterwards. */
+static void *sig_test_mask_of_thread(void *arg) {
+    sigset_t cur;
+    pthread_sigmask(SIG_SETMASK, NULL, &cur);
+    *(int *)arg =
+        sigismember(&cur, SIGTERM) && sigismember(&cur, SIGINT) && sigismember(&cur, SIGHUP);
+    return NULL;
+}
+
+Test(sig, mask_handled_blocks_for_new_threads_and_unblocks) {
+    sigset_t cur;
+    int blocked_in_thread = 0;
+    pthread_t t;
+    cr_assert_eq(sig_mask_handled(SIG_BLOCK), 0);
+    cr_assert_eq(pthread_create(&t, NULL, sig_test_mask_of_thread, &blocked_in_thread), 0);
+    pthread_join(t, NULL);
+    cr_assert(blocked_in_thread, "a thread created after SIG_BLOCK must not take the signals");
+    cr_assert_eq(sig_mask_handled(SIG_UNBLOCK), 0);
+    pthread_sigmask(SIG_SETMASK, NULL, &cur);
+    cr_assert_not(sigismember(&cur, SIGTERM));
+    cr_assert_not(sigismember(&cur, SIGHUP));
+}

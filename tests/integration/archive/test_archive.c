@@ -1,0 +1,206 @@
+/* Integration tests of build/bin/archive against the real local Kafka
+ * (SCRAM + ACLs) and versitygw: the archive runs as a child process with
+ * only its own credentials (Kafka user archive, S3 user archive that may
+ * only PutObject); orders are produced as the publisher writes them; the
+ * objects are read back with the S3 root user. ITEST_ORDERS sets the
+ * number of orders (default 2000). */
+#include <criterion/criterion.h>
+
+#include <curl/curl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../support/itest_env.h"
+#include "../support/itest_proc.h"
+#include "iarc.h"
+#include "librdkafka/rdkafka.h"
+
+#define IARC_CLIENTS 8
+#define IARC_WAIT_MS 120000
+
+static struct itest_proc iarc_p;
+static int iarc_s3_stopped; /* the outage test restarts the store even when it fails */
+
+static void iarc_setup(void) {
+    memset(&iarc_p, 0, sizeof iarc_p);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static void iarc_teardown(void) {
+    if (iarc_s3_stopped && system("scripts/s3.sh start >/dev/null 2>&1") != 0)
+        fprintf(stderr, "archive suite: scripts/s3.sh start failed\n");
+    iarc_s3_stopped = 0;
+    if (iarc_p.name[0])
+        itest_proc_cleanup(&iarc_p);
+    curl_global_cleanup();
+}
+
+static size_t iarc_n(void) {
+    const char *s = getenv("ITEST_ORDERS");
+    long n = s ? strtol(s, NULL, 10) : 2000;
+    return n > 0 ? (size_t)n : 2000;
+}
+
+/* The tag shared by every client id of a test's orders ("<tag>.c<k>"). */
+static const char *iarc_tag(const struct iarc_order *o) {
+    static char tag[65];
+    snprintf(tag, sizeof tag, "%s", o->client_id);
+    char *dot = strrchr(tag, '.');
+    if (dot)
+        dot[1] = '\0';
+    return tag;
+}
+
+/* SIGTERM: the archive drains and exits 0. */
+static void iarc_stop_clean(void) {
+    int st = itest_proc_stop(&iarc_p, SIGTERM, 30000);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "archive exit status %d (log %s)", st,
+              iarc_p.log);
+}
+
+TestSuite(archive, .init = iarc_setup, .fini = iarc_teardown, .timeout = 240);
+
+Test(archive, one_object_per_order_with_exact_bytes) {
+    size_t n = iarc_n();
+    struct iarc_order *o = iarc_make_orders(n, IARC_CLIENTS, "arc-all");
+    int64_t dlq0 = iarc_dlq_end();
+    iarc_produce(o, n, -1);
+    iarc_archive_start(&iarc_p, "object");
+    iarc_wait_all(o, n, IARC_WAIT_MS); /* also: no other key under their prefixes */
+    iarc_verify_objects(o, n);
+    /* >=: records left in the topic by an earlier, failed run count too */
+    cr_assert_geq(iarc_metric(&iarc_p, "orders_archive_records_total{result=\"stored\"} "),
+                  (double)n);
+    cr_assert_eq(iarc_dlq_count_prefix(dlq0, iarc_tag(o)), 0);
+    iarc_stop_clean();
+    free(o);
+}
+
+Test(archive, sigkill_three_times_loses_nothing) {
+    size_t n = iarc_n();
+    struct iarc_order *o = iarc_make_orders(n, IARC_CLIENTS, "arc-kill");
+    iarc_produce(o, n, -1);
+    for (int k = 1; k <= 3; k++) {
+        iarc_archive_start(&iarc_p, "object");
+        /* kill once a k/4 share is stored, i.e. mid-stream */
+        int64_t deadline = iarc_now_ms() + IARC_WAIT_MS;
+        size_t have;
+        while ((have = iarc_count_objects(o, n)) < n * (size_t)k / 4 && iarc_now_ms() < deadline)
+            usleep(20 * 1000);
+        cr_assert_lt(have, n, "all %zu stored before kill %d: make ITEST_ORDERS larger", n, k);
+        int st = itest_proc_stop(&iarc_p, SIGKILL, 10000);
+        cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    }
+    iarc_archive_start(&iarc_p, "object");
+    iarc_wait_all(o, n, IARC_WAIT_MS);
+    iarc_verify_objects(o, n);
+    iarc_stop_clean();
+    free(o);
+}
+
+Test(archive, store_outage_waits_and_catches_up) {
+    size_t n = iarc_n();
+    struct iarc_order *o = iarc_make_orders(n, IARC_CLIENTS, "arc-outage");
+    int64_t dlq0 = iarc_dlq_end();
+    iarc_archive_start(&iarc_p, "object");
+    cr_assert_eq(iarc_wait_ready(&iarc_p, 200, 30000), 200);
+    iarc_s3_stopped = 1;
+    cr_assert_eq(system("scripts/s3.sh stop >/dev/null 2>&1"), 0, "scripts/s3.sh stop (cwd?)");
+    iarc_produce(o, n, -1);
+    /* the PUTs now fail: not ready, counted, nothing dead-lettered */
+    cr_assert_eq(iarc_wait_ready(&iarc_p, 503, 30000), 503);
+    int64_t until = iarc_now_ms() + 20000;
+    while (iarc_now_ms() < until) {
+        cr_assert_eq(itest_http_get(iarc_p.admin_port, "/readyz"), 503);
+        usleep(500 * 1000);
+    }
+    cr_assert_gt(iarc_metric(&iarc_p, "orders_archive_store_transient_failures_total "), 0);
+    cr_assert_eq(iarc_dlq_count_prefix(dlq0, iarc_tag(o)), 0);
+    cr_assert_eq(system("scripts/s3.sh start >/dev/null 2>&1"), 0, "scripts/s3.sh start");
+    iarc_s3_stopped = 0;
+    iarc_wait_all(o, n, IARC_WAIT_MS);
+    iarc_verify_objects(o, n);
+    cr_assert_eq(iarc_wait_ready(&iarc_p, 200, 30000), 200);
+    cr_assert_eq(iarc_dlq_count_prefix(dlq0, iarc_tag(o)), 0);
+    iarc_stop_clean();
+    free(o);
+}
+
+/* A record that is not an event, then a good one behind it on the same
+ * partition: the bad one is dead-lettered after exactly 3 attempts with the
+ * contract's headers, the good one is stored. */
+Test(archive, poison_goes_to_dlq_after_max_attempts) {
+    char key[96], unique[64];
+    int32_t part;
+    int64_t off;
+    struct iarc_dead d;
+    int64_t dlq0 = iarc_dlq_end();
+    snprintf(key, sizeof key, "%s/bad", itest_unique("arc-poison", unique, sizeof unique));
+    rd_kafka_headers_t *h = rd_kafka_headers_new(2);
+    rd_kafka_header_add(h, "ce_id", -1, "not-a-uuid", -1);
+    iarc_produce_raw(key, "{not json", h, &part, &off);
+    struct iarc_order *o = iarc_make_orders(1, 1, "arc-poison-ok");
+    iarc_produce(o, 1, part);
+    cr_assert_gt(o[0].offset, off);
+
+    iarc_archive_start(&iarc_p, "object");
+    iarc_wait_all(o, 1, IARC_WAIT_MS);
+    cr_assert_eq(iarc_dlq_find(dlq0, key, 60000, &d), 1, "exactly one dead letter");
+    cr_assert_str_eq(d.reason, "undecodable");
+    cr_assert_str_eq(d.attempts, "3");
+    cr_assert_str_eq(d.src_topic, itest_env("KAFKA_TOPIC_ARCHIVE"));
+    char want[32];
+    snprintf(want, sizeof want, "%" PRId32, part);
+    cr_assert_str_eq(d.src_partition, want);
+    snprintf(want, sizeof want, "%" PRId64, off);
+    cr_assert_str_eq(d.src_offset, want);
+    cr_assert_str_eq(d.ce_id, "not-a-uuid", "original headers kept");
+    cr_assert(d.value_len == strlen("{not json") && memcmp(d.value, "{not json", d.value_len) == 0);
+    cr_assert_neq(d.error[0], '\0');
+    cr_assert_eq(strlen(d.failed_at), 24, "RFC 3339 with ms: %s", d.failed_at);
+    cr_assert_geq(
+        iarc_metric(&iarc_p, "orders_archive_dlq_publishes_total{reason=\"undecodable\"} "), 1);
+    iarc_stop_clean();
+    free(o);
+}
+
+/* Batch mode: NDJSON objects named by topic, partition and first offset;
+ * 250 records on one partition make two batches full by count (100) and a
+ * third flushed by age. */
+Test(archive, batch_mode_writes_ndjson_by_partition_and_offset) {
+    size_t n = 250;
+    struct iarc_order *o = iarc_make_orders(n, 1, "arc-batch");
+    iarc_produce(o, n, 0);
+    iarc_archive_start(&iarc_p, "batch");
+    for (size_t first = 0; first < n; first += 100) {
+        size_t last = first + 100 < n ? first + 100 : n;
+        char key[256];
+        snprintf(key, sizeof key, "batches/%s/%" PRId32 "/%020" PRId64 ".ndjson",
+                 itest_env("KAFKA_TOPIC_ARCHIVE"), o[first].partition, o[first].offset);
+        char *got = NULL;
+        int64_t deadline = iarc_now_ms() + 60000;
+        while (!(got = iarc_get(key)) && iarc_now_ms() < deadline)
+            usleep(200 * 1000);
+        cr_assert_not_null(got, "missing %s", key);
+        size_t cap = 0, len = 0;
+        for (size_t i = first; i < last; i++)
+            cap += 2048;
+        char *want = malloc(cap);
+        cr_assert_not_null(want);
+        for (size_t i = first; i < last; i++) {
+            char *doc = iarc_expected_doc(&o[i]);
+            len += (size_t)snprintf(want + len, cap - len, "%s\n", doc);
+            free(doc);
+        }
+        cr_assert_str_eq(got, want, "contents of %s", key);
+        free(want);
+        free(got);
+    }
+    iarc_stop_clean();
+    free(o);
+}
