@@ -3,7 +3,8 @@
 #   build-san/  AddressSanitizer + UndefinedBehaviorSanitizer (make SAN=1 ...)
 #
 # Targets: all (default), test, unit, integration, bench, chart-test (offline
-#          Helm chart checks), up, down, install, fmt, fmt-check, clean.
+#          Helm chart checks), up, down, install, fmt, fmt-check, clean,
+#          podman-e2e (the service images in podman against the local stack).
 #          `make help` lists them.
 
 SAN ?= 0
@@ -55,7 +56,7 @@ BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 # Unit and integration tests link every service's objects except its main.c.
 SERVICE_LIB_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(filter-out %/main.c,$(wildcard services/*/*.c)))
 
-.PHONY: all test unit integration tests bench bench-tools chart-test up down install fmt fmt-check clean help
+.PHONY: all test unit integration tests bench bench-tools chart-test podman-e2e up down install fmt fmt-check clean help
 .DEFAULT_GOAL := all
 
 all: $(BINS) $(UNIT_BIN) $(INTEG_BIN)
@@ -137,6 +138,12 @@ clean:
 # NetworkPolicy connectivity. Ends with "N passed, N failed".
 chart-test:
 	@scripts/chart-test.sh
+
+# Containerised end-to-end run: build the images (incremental), run them in a
+# podman pod with the chart's rendered configuration and Secrets against the
+# local stack. Ends with "N passed, N failed".
+podman-e2e:
+	@tests/chart/podman-e2e.sh
 
 help:
 	@sed -n '1,10p' Makefile
