@@ -5,7 +5,7 @@
  *
  *   static struct { char *bootstrap; int port; long long timeout_ms; char *pass; } conf;
  *   static const struct cfg_var vars[] = {
- *       {.name = "PUBLISHER_PORT", .type = CFG_PORT, .def = "58090", .dest = &conf.port,
+ *       {.name = "PUBLISHER_PORT", .type = CFG_PORT, .def = "18090", .dest = &conf.port,
  *        .help = "HTTP listen port"},
  *       {.name = "KAFKA_TIMEOUT", .type = CFG_DURATION_MS, .def = "5s", .min = 100,
  *        .max = 60000, .dest = &conf.timeout_ms, .help = "commit timeout"},
@@ -85,7 +85,7 @@ void cfg_load_or_exit(const struct cfg_var *vars, size_t n, const char *service)
 void cfg_free(const struct cfg_var *vars, size_t n);
 
 /* Appends a JSON object of the effective values to `out`, e.g.
- * {"PORT":58090,"DEBUG":false,"PASSWORD":"<redacted>"}: numbers and booleans
+ * {"PORT":18090,"DEBUG":false,"PASSWORD":"<redacted>"}: numbers and booleans
  * as JSON, strings escaped, unset strings null, secrets "<redacted>" when set.
  * Check out->overflow if it may not fit. */
 void cfg_describe(const struct cfg_var *vars, size_t n, struct strbuf *out);

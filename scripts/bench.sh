@@ -24,7 +24,7 @@ BIN="$ROOT/build/bin"
 BENCH_BIN="$ROOT/build/bench"
 OUT="$DATA/bench"
 RESULTS="$OUT/results.tsv"
-NGINX_PORT=$((58300 + OP_PORT_OFFSET))
+NGINX_PORT=$((18300 + OP_PORT_OFFSET))
 mkdir -p "$OUT"
 : >"$RESULTS"
 
@@ -192,3 +192,17 @@ if [[ $QUICK != 1 ]]; then
   cp "$report" "$ROOT/docs/bench/latest.md"
   say "wrote docs/bench/latest.md"
 fi
+
+# ---- the harness itself must not rot: QUICK=1 runs in CI -------------------
+# Pass/fail is about the harness and the absence of errors, never speed.
+passed=0 failed=0
+check() {
+  if eval "$2"; then passed=$((passed + 1)); else failed=$((failed + 1)); warn "bench check failed: $1"; fi
+}
+col() { awk -F'\t' -v s="$1" -v m="$2" '$1 == s && $2 == m {print $3}' "$RESULTS"; }
+check "nginx ceiling measured" '[[ $(col http_ceiling rate | sort -g | tail -1) != "" ]] && awk -v x="$(col http_ceiling rate | sort -g | head -1)" "BEGIN {exit !(x > 0)}"'
+check "accept path: no errors" '[[ -n $(col accept_path errors) ]] && ! col accept_path errors | grep -qv "^0$"'
+check "accept path: orders accepted" 'awk -v x="$(col accept_path rate | sort -g | head -1)" "BEGIN {exit !(x > 0)}"'
+check "latency runs: no errors" '! awk -F"\t" "\$1 ~ /^latency/ && \$2 == \"errors\" && \$3 != 0 {bad = 1} END {exit !bad}" "$RESULTS"'
+check "Kafka ceiling measured" 'awk -v x="$(col kafka_ceiling orders_per_s | sort -g | head -1)" "BEGIN {exit !(x > 0)}"'
+echo "bench: $passed passed, $failed failed"

@@ -15,6 +15,7 @@ APT_PACKAGES=(
   libcurl4-openssl-dev libssl-dev libcriterion-dev
   postgresql postgresql-client redis-server redis-tools
   curl ca-certificates jq openssl maven default-jdk-headless python3-venv
+  nginx-light gnuplot-nox podman debootstrap runc
 )
 
 apt_install() {

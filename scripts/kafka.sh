@@ -10,7 +10,7 @@
 #   scripts/kafka.sh reset     stop and delete the data ($DATA/kafka)
 #   scripts/kafka.sh run CLASS [ARGS...]   a Kafka CLI class on the same classpath, e.g.
 #       scripts/kafka.sh run org.apache.kafka.tools.TopicCommand --list \
-#         --bootstrap-server 127.0.0.1:59092 --command-config .local/kafka/admin.properties
+#         --bootstrap-server 127.0.0.1:19092 --command-config .local/kafka/admin.properties
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -104,7 +104,10 @@ cmd_start() {
   say "starting on $PG_HOST:$PG_PORT"
   touch "$PGLOG"
   if [[ $(id -u) -eq 0 ]]; then chown postgres "$PGLOG"; fi
-  as_pg "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$PGLOG" -w -t 60 start >/dev/null \
+  # Address and port follow local.env at every start (not only at initdb),
+  # so a changed PG_PORT or OP_PORT_OFFSET applies to an existing cluster.
+  as_pg "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$PGLOG" -w -t 60 \
+    -o "-p $PG_PORT -c listen_addresses=$PG_HOST" start >/dev/null \
     || { tail -30 "$PGLOG"; die "server did not start"; }
   head -1 "$PGDATA_DIR/postmaster.pid" > "$RUN/postgres.pid"
   wait_until 30 postgres ready || die "not accepting connections"

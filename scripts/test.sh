@@ -48,6 +48,9 @@ suites+=("$ROOT/tests/fuzz/run.sh ${FUZZ_SECONDS:-20}")
 # Offline Helm chart checks: lint, schema validation, policy scan,
 # NetworkPolicy connectivity matrix (installs its pinned tools on first use).
 suites+=("$ROOT/scripts/chart-test.sh")
+# The service images (podman, built incrementally) run with the chart's
+# rendered configuration against this stack: orders in, rows and objects out.
+suites+=("$ROOT/tests/chart/podman-e2e.sh")
 # Integration suites share real servers: one test at a time.
 suites+=("CRITERION_JOBS=1 $ROOT/$BUILD_DIR/tests/integration_tests")
 

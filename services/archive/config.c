@@ -32,7 +32,7 @@ static size_t archive_config_table(struct archive_config *c, struct cfg_var *var
          .help = "numeric address of /healthz /readyz /metrics"},
         {.name = "ARCHIVE_ADMIN_PORT",
          .type = CFG_PORT,
-         .def = "58111",
+         .def = "18111",
          .dest = &c->admin_port,
          .help = "admin port"},
         {.name = "KAFKA_BOOTSTRAP",

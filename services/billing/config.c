@@ -47,7 +47,7 @@ static size_t billing_config_table(struct billing_config *c, struct cfg_var *var
          .help = "numeric address of /healthz /readyz /metrics"},
         {.name = "BILLING_ADMIN_PORT",
          .type = CFG_PORT,
-         .def = "58101",
+         .def = "18101",
          .dest = &c->admin_port,
          .help = "admin port"},
         {.name = "KAFKA_BOOTSTRAP",

@@ -26,7 +26,7 @@ enum {
     ORDERSCTL_EXIT_USAGE = 2, /* bad arguments or unreadable input files */
 };
 
-#define ORDERSCTL_DEFAULT_URL "http://127.0.0.1:58080/orders"
+#define ORDERSCTL_DEFAULT_URL "http://127.0.0.1:18080/orders"
 #define ORDERSCTL_CLIENT_ID_MAX 64
 #define ORDERSCTL_PREFIX_MAX 40        /* order-id prefix; "-<seq>" is appended */
 #define ORDERSCTL_BODY_MAX (16u << 20) /* larger than any server limit, to test 413 */

@@ -52,7 +52,7 @@ static void bconf_setup(void) {
         snprintf(name, sizeof name, "%s_FILE", vars[i]);
         unsetenv(name);
     }
-    setenv("KAFKA_BOOTSTRAP", "127.0.0.1:59092", 1);
+    setenv("KAFKA_BOOTSTRAP", "127.0.0.1:19092", 1);
     memset(&bconf, 0, sizeof bconf);
     bconf_err[0] = '\0';
 }
@@ -70,7 +70,7 @@ Test(billing_config, defaults_match_the_agreed_names) {
     cr_assert_str_eq(bconf.pg_user, "billing");
     cr_assert_str_eq(bconf.security_protocol, "SASL_PLAINTEXT");
     cr_assert_eq(bconf.max_attempts, 3);
-    cr_assert_eq(bconf.admin_port, 58101);
+    cr_assert_eq(bconf.admin_port, 18101);
     cr_assert_eq(bconf.batch_max, 500);
     cr_assert_eq(bconf.batch_wait_ms, 100);
     cr_assert_leq(bconf.retry_base_ms, bconf.retry_cap_ms);

@@ -72,7 +72,7 @@ Test(cfg, defaults_applied) {
         {.name = "CFGT_INT", .type = CFG_INT, .def = "-42", .dest = &i},
         {.name = "CFGT_BOOL", .type = CFG_BOOL, .def = "yes", .dest = &b},
         {.name = "CFGT_DUR", .type = CFG_DURATION_MS, .def = "5s", .dest = &dur},
-        {.name = "CFGT_PORT", .type = CFG_PORT, .def = "58090", .dest = &port},
+        {.name = "CFGT_PORT", .type = CFG_PORT, .def = "18090", .dest = &port},
         {.name = "CFGT_NODEF", .type = CFG_STRING, .dest = &nodef},
     };
     char err[256] = "untouched";
@@ -82,7 +82,7 @@ Test(cfg, defaults_applied) {
     cr_assert_eq(i, -42);
     cr_assert_eq(b, true);
     cr_assert_eq(dur, 5000);
-    cr_assert_eq(port, 58090);
+    cr_assert_eq(port, 18090);
     cr_assert_null(nodef);
     cfg_free(vars, 6);
     cr_assert_null(str);

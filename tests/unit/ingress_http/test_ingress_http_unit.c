@@ -203,8 +203,8 @@ Test(ingress_config, defaults_are_the_agreed_values) {
     cr_assert_eq(c.idempotency_ttl_ms, 24LL * 3600 * 1000);
     cr_assert_eq(c.redis_policy, INGRESS_REDIS_FAIL_OPEN);
     cr_assert_str_eq(c.redis_key_prefix, "ingress:");
-    cr_assert_str_eq(c.publisher_url, "http://127.0.0.1:58090/v1/publish");
-    cr_assert_eq(c.port, 58080);
+    cr_assert_str_eq(c.publisher_url, "http://127.0.0.1:18090/v1/publish");
+    cr_assert_eq(c.port, 18080);
     ingress_config_free(&c);
 }
 
@@ -219,7 +219,7 @@ Test(ingress_config, policy_and_url_are_validated) {
     cr_assert_eq(ingress_config_load(&c, err, sizeof err), -1);
     cr_assert_not_null(strstr(err, "INGRESS_REDIS_POLICY"), "%s", err);
     unsetenv("INGRESS_REDIS_POLICY");
-    const char *bad[] = {"ftp://x/y", "http://", "127.0.0.1:58090/v1/publish", "http:///p",
+    const char *bad[] = {"ftp://x/y", "http://", "127.0.0.1:18090/v1/publish", "http:///p",
                          "http://a b/"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         setenv("PUBLISHER_URL", bad[i], 1);

@@ -24,7 +24,7 @@ static void kafka_test_teardown(void) {
 /* The SASL/SCRAM settings the local stack uses. */
 static struct kafka_settings kafka_test_sasl(void) {
     struct kafka_settings s = {
-        .bootstrap = "127.0.0.1:59092,127.0.0.2:59092",
+        .bootstrap = "127.0.0.1:19092,127.0.0.2:19092",
         .security_protocol = "SASL_PLAINTEXT",
         .sasl_mechanism = "SCRAM-SHA-256",
         .username = "publisher",
@@ -59,7 +59,7 @@ Test(kafka_conf, base_sasl_reads_back) {
     struct kafka_settings s = kafka_test_sasl();
     kafka_test_conf = kafka_conf_base(&s, kafka_test_err, sizeof(kafka_test_err));
     cr_assert_not_null(kafka_test_conf, "%s", kafka_test_err);
-    kafka_test_expect(kafka_test_conf, "bootstrap.servers", "127.0.0.1:59092,127.0.0.2:59092");
+    kafka_test_expect(kafka_test_conf, "bootstrap.servers", "127.0.0.1:19092,127.0.0.2:19092");
     kafka_test_expect(kafka_test_conf, "client.id", "publisher-0");
     kafka_test_expect(kafka_test_conf, "security.protocol", "sasl_plaintext");
     kafka_test_expect(kafka_test_conf, "sasl.mechanisms", "SCRAM-SHA-256");
@@ -179,7 +179,7 @@ Test(kafka_conf, producer_transactional_reads_back) {
     /* The base settings are there too. */
     kafka_test_expect(kafka_test_conf, "security.protocol", "sasl_plaintext");
     kafka_test_expect(kafka_test_conf, "sasl.username", "publisher");
-    kafka_test_expect(kafka_test_conf, "bootstrap.servers", "127.0.0.1:59092,127.0.0.2:59092");
+    kafka_test_expect(kafka_test_conf, "bootstrap.servers", "127.0.0.1:19092,127.0.0.2:19092");
 }
 
 Test(kafka_conf, producer_without_transactions) {

@@ -44,7 +44,7 @@ Test(ordersctl_args, sign_minimal_and_defaults) {
     cr_assert_str_eq(o->secret, "s");
     cr_assert_null(o->secret_file);
     cr_assert_str_eq(o->body_file, "-");
-    cr_assert_str_eq(o->url, "http://127.0.0.1:58080/orders");
+    cr_assert_str_eq(o->url, "http://127.0.0.1:18080/orders");
     cr_assert_eq(o->has_timestamp, 0);
     cr_assert_eq(o->generate, 0);
     cr_assert_null(o->curl_url);

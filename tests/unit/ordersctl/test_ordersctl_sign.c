@@ -86,10 +86,10 @@ Test(ordersctl_sign, curl_command_quotes_for_the_shell) {
     static const char body[] = "{\"note\":\"it's\"}\n";
     struct strbuf out;
     strbuf_init(&out, 4096);
-    cr_assert_eq(ordersctl_sign_format_curl(&out, "http://127.0.0.1:58080/orders", "demo",
+    cr_assert_eq(ordersctl_sign_format_curl(&out, "http://127.0.0.1:18080/orders", "demo",
                                             1700000000LL, SIGN_TEST_V1, body, strlen(body)),
                  0);
-    cr_assert_str_eq(strbuf_str(&out), "curl -sS -i 'http://127.0.0.1:58080/orders' \\\n"
+    cr_assert_str_eq(strbuf_str(&out), "curl -sS -i 'http://127.0.0.1:18080/orders' \\\n"
                                        "  -H 'Content-Type: application/json' \\\n"
                                        "  -H 'X-Client-Id: demo' \\\n"
                                        "  -H 'X-Timestamp: 1700000000' \\\n"

@@ -51,7 +51,7 @@ static void pconf_setup(void) {
         unsetenv(name);
     }
     setenv("PUBLISHER_INTERNAL_TOKEN", PCONF_TOKEN, 1);
-    setenv("KAFKA_BOOTSTRAP", "127.0.0.1:59092", 1);
+    setenv("KAFKA_BOOTSTRAP", "127.0.0.1:19092", 1);
     memset(&pconf, 0, sizeof pconf);
     pconf_err[0] = '\0';
 }
@@ -66,8 +66,8 @@ Test(publisher_config, defaults) {
     char host[256], want[300];
     cr_assert_eq(publisher_config_load(&pconf, pconf_err, sizeof pconf_err), 0, "%s", pconf_err);
     cr_assert_str_eq(pconf.bind, "127.0.0.1");
-    cr_assert_eq(pconf.port, 58090);
-    cr_assert_eq(pconf.admin_port, 58091);
+    cr_assert_eq(pconf.port, 18090);
+    cr_assert_eq(pconf.admin_port, 18091);
     cr_assert_str_eq(pconf.security_protocol, "SASL_PLAINTEXT");
     cr_assert_str_eq(pconf.sasl_mechanism, "SCRAM-SHA-256");
     cr_assert_str_eq(pconf.subscriptions, "billing=orders.billing,archive=orders.archive");
