@@ -59,7 +59,7 @@ SERVICE_LIB_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(filter-out %/main.c,$(wildcard s
 .PHONY: all test unit integration tests bench bench-tools chart-test podman-e2e up down install fmt fmt-check clean help
 .DEFAULT_GOAL := all
 
-all: $(BINS) $(UNIT_BIN) $(INTEG_BIN)
+all: $(BINS) $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BINS)
 
 tests: $(UNIT_BIN) $(INTEG_BIN)
 

@@ -53,6 +53,10 @@ suites+=("$ROOT/scripts/chart-test.sh")
 suites+=("$ROOT/tests/chart/podman-e2e.sh")
 # Integration suites share real servers: one test at a time.
 suites+=("CRITERION_JOBS=1 $ROOT/$BUILD_DIR/tests/integration_tests")
+# The benchmark harness, short (QUICK=1), so it cannot rot; speed is never a
+# pass/fail criterion, only errors and missing measurements are. SAN builds
+# skip it (sanitizers make the numbers meaningless).
+[[ $SAN == 1 ]] || suites+=("QUICK=1 $ROOT/scripts/bench.sh")
 
 cd "$ROOT"
 SUITES_SUMMARY_FILE="$summary" "$ROOT/scripts/run-suites.sh" "${suites[@]}"
