@@ -112,6 +112,13 @@ void sig_uninstall(void) {
     sig_reload = 0;
 }
 
+void sig_finish(void) {
+    sig_uninstall();
+    sig_set(SIGTERM, SIG_IGN, 0);
+    sig_set(SIGINT, SIG_IGN, 0);
+    sig_set(SIGHUP, SIG_IGN, 0);
+}
+
 int sig_wakeup_fd(void) {
     return sig_pipe_r;
 }

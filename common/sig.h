@@ -16,7 +16,7 @@
  *       sig_wait(100);                       // idle wait, wakes on any signal
  *   }
  *   if (sig_drain(in_flight, ctx, 10000) != 0) LOG_WARN("drain deadline passed");
- *   destroy clients in reverse order; sig_uninstall();
+ *   destroy clients in reverse order; sig_finish();
  *   return 0;                                // SIGTERM drains, then exits 0
  *
  * Global state: one set of handlers per process. */
@@ -39,6 +39,12 @@ int sig_mask_handled(int how);
 /* Restores the default dispositions, closes the self-pipe and clears the
  * flags. Safe to call without sig_install(). */
 void sig_uninstall(void);
+
+/* The end of a service's main(): like sig_uninstall, but TERM, INT and HUP
+ * are then ignored, not defaulted: a stop signal repeated while the process
+ * exits (Kubernetes, a supervisor, an impatient operator) must not turn a
+ * clean drain into death by signal. */
+void sig_finish(void);
 
 /* The read end of the self-pipe, for poll(POLLIN); -1 before sig_install().
  * It becomes readable when a signal arrives. After a stop it stays readable

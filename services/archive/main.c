@@ -92,6 +92,6 @@ cleanup:
     archive_consumer_destroy(consumer);
     metrics_registry_destroy(reg);
     archive_config_free(&conf);
-    sig_uninstall();
+    sig_finish();
     return status;
 }

@@ -144,6 +144,6 @@ cleanup:
     billing_pg_destroy(pg);
     metrics_registry_destroy(reg);
     billing_config_free(&conf);
-    sig_uninstall();
+    sig_finish();
     return status;
 }

@@ -208,6 +208,6 @@ cleanup:
         curl_global_cleanup();
     ingress_clients_holder_destroy(holder);
     ingress_config_free(&conf);
-    sig_uninstall();
+    sig_finish();
     return status;
 }

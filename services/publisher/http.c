@@ -1,5 +1,6 @@
 /* http: POST /v1/publish on libmicrohttpd, suspended until the commit. */
 #include "http.h"
+#include "limbo.h"
 
 #include "crypto.h"
 #include "httpd.h"
@@ -242,6 +243,12 @@ static struct publisher_http_ctx *publisher_http_ctx_new(struct publisher_http *
     return ctx;
 }
 
+static long long publisher_http_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Called by the Kafka thread once the outcome is set. */
 static void publisher_http_done(struct publisher_request *req) {
     struct publisher_http_ctx *ctx = req->done_ctx;
@@ -298,6 +305,22 @@ static enum MHD_Result publisher_http_submit(struct publisher_http_ctx *ctx) {
     if (publisher_http_parse(ctx, &ret) != 0)
         return ret;
     clock_gettime(CLOCK_REALTIME, &now);
+    if (srv->set.limbo) {
+        /* A retry of an order whose earlier commit outcome was unknown. */
+        switch (publisher_limbo_find(srv->set.limbo, r, strbuf_str(&ctx->body), ctx->body.len,
+                                     publisher_http_now_ms())) {
+        case PUBLISHER_LIMBO_PENDING:
+            return publisher_http_error(srv, ctx->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
+                                        "an earlier attempt of this order is still being committed",
+                                        NULL, r->request_id);
+        case PUBLISHER_LIMBO_COMMITTED:
+            LOG_INFO("order %s/%s was committed by an earlier attempt answered 503: event %s",
+                     r->client_id, r->order_id, r->event_id);
+            return publisher_http_accepted(srv, ctx->conn, r);
+        default:
+            break;
+        }
+    }
     if (crypto_uuid_v4(r->event_id) != 0 || publisher_ce_format_time(&now, r->ce_time) != 0)
         return publisher_http_error(srv, ctx->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
                                     "cannot make an event id", NULL, r->request_id);

@@ -41,6 +41,7 @@ struct publisher_http_settings {
     const struct publisher_subs *subs; /* borrowed: must outlive the server */
     struct publisher_batcher *batcher; /* borrowed: must outlive the server */
     struct publisher_stats *stats;     /* borrowed; may be NULL */
+    struct publisher_limbo *limbo;     /* borrowed; may be NULL (no retry memory) */
 };
 
 /* Starts serving. Returns the server, or NULL with a message in err[errlen].

@@ -5,6 +5,7 @@
 #include "admin.h"
 #include "config.h"
 #include "http.h"
+#include "limbo.h"
 #include "kafka_conf.h"
 #include "log.h"
 #include "metrics.h"
@@ -53,12 +54,15 @@ static void publisher_main_log_config(struct publisher_config *c, const struct p
     strbuf_release(&sb);
 }
 
+#define PUBLISHER_LIMBO_TTL_MS (10LL * 60 * 1000) /* 10 minutes */
+
 int main(int argc, char **argv) {
     struct publisher_config conf;
     struct publisher_subs *subs = NULL;
     struct metrics_registry *reg = NULL;
     struct publisher_stats stats;
     struct publisher_batcher *batcher = NULL;
+    struct publisher_limbo *limbo = NULL;
     struct publisher_http *http = NULL;
     struct admin_server *admin = NULL;
     char err[512];
@@ -104,11 +108,20 @@ int main(int argc, char **argv) {
         .ca_file = conf.ca_file,
         .client_id = "publisher",
     };
+    /* Orders answered 503 while their commit went on, remembered long
+     * enough for any client retry (ingress-auth's publish timeout is
+     * seconds; clients back off by Retry-After). */
+    limbo = publisher_limbo_create((size_t)conf.max_batch * 16, PUBLISHER_LIMBO_TTL_MS);
+    if (!limbo) {
+        LOG_ERROR("out of memory");
+        goto cleanup;
+    }
     const struct publisher_batcher_settings bset = {
         .kafka = &kafka,
         .transactional_id = conf.transactional_id,
         .subs = subs,
         .stats = &stats,
+        .limbo = limbo,
         .max_batch = (size_t)conf.max_batch,
         .queue_capacity = (size_t)conf.queue_capacity,
         .linger_ms = (long)conf.linger_ms,
@@ -132,6 +145,7 @@ int main(int argc, char **argv) {
         .subs = subs,
         .batcher = batcher,
         .stats = &stats,
+        .limbo = limbo,
     };
     http = publisher_http_start(&hset, err, sizeof err);
     if (!http) {
@@ -180,9 +194,10 @@ cleanup:
     publisher_http_stop(http);
     admin_server_stop(admin);
     publisher_batcher_destroy(batcher);
+    publisher_limbo_destroy(limbo);
     metrics_registry_destroy(reg);
     publisher_subs_destroy(subs);
     publisher_config_free(&conf);
-    sig_uninstall();
+    sig_finish();
     return status;
 }

@@ -1,5 +1,6 @@
 /* txn_batcher: the Kafka thread: transactional producer and group commit. */
 #include "txn_batcher.h"
+#include "limbo.h"
 
 #include "cloudevents.h"
 #include "kafka_conf.h"
@@ -268,9 +269,12 @@ static void publisher_txn_step_resume(struct publisher_batcher *b) {
     rd_kafka_error_t *e = rd_kafka_commit_transaction(b->rk, PUBLISHER_TXN_STEP_MS);
     switch (publisher_txn_classify(e)) {
     case PUBLISHER_ACT_OK:
-        LOG_WARN("a late commit succeeded: %zu orders answered 503 are published",
+        LOG_WARN("a late commit succeeded: %zu orders answered 503 are published "
+                 "(their retries are answered 202 with the original event ids)",
                  b->limbo_requests);
         b->limbo_requests = 0;
+        if (b->set.limbo)
+            publisher_limbo_resolve(b->set.limbo, 1);
         atomic_store(&b->last_failed, 0);
         publisher_txn_set_state(b, PUBLISHER_TXN_READY);
         break;
@@ -279,10 +283,16 @@ static void publisher_txn_step_resume(struct publisher_batcher *b) {
     case PUBLISHER_ACT_ABORT:
         LOG_WARN("late commit failed, aborting: %s", rd_kafka_error_string(e));
         b->limbo_requests = 0;
+        if (b->set.limbo)
+            publisher_limbo_resolve(b->set.limbo, 0);
         publisher_txn_abort(b, PUBLISHER_TXN_STEP_MS);
         break;
     case PUBLISHER_ACT_FATAL:
+        /* Outcome still unknown; the new producer's init_transactions
+         * finishes or aborts it. Forgetting is the documented gap. */
         b->limbo_requests = 0;
+        if (b->set.limbo)
+            publisher_limbo_resolve(b->set.limbo, 0);
         publisher_txn_recreate(b, rd_kafka_error_string(e));
         break;
     }
@@ -418,6 +428,10 @@ done:
     }
     atomic_store(&b->last_failed, 1);
     LOG_WARN("transaction of %zu requests failed: %s", n, err);
+    /* The commit goes on and may still succeed: remember these orders before
+     * answering, so that their retries do not publish them twice. */
+    if (act == PUBLISHER_ACT_RETRY && committing && b->set.limbo)
+        publisher_limbo_hold(b->set.limbo, reqs, n, publisher_txn_now_ms());
     publisher_txn_answer(reqs, n, PUBLISHER_UNAVAILABLE, "the order could not be committed");
     switch (act) {
     case PUBLISHER_ACT_ABORT:

@@ -45,6 +45,8 @@ struct publisher_batcher_settings {
     size_t queue_capacity;              /* >= 1 */
     long linger_ms;
     long commit_timeout_ms;
+    struct publisher_limbo *limbo; /* borrowed; may be NULL: orders answered 503
+                                      while their commit went on */
 };
 
 /* Checks the Kafka settings and starts the Kafka thread, which then creates

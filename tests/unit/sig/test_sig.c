@@ -310,3 +310,18 @@ Test(sig, mask_handled_blocks_for_new_threads_and_unblocks) {
     cr_assert_not(sigismember(&cur, SIGTERM));
     cr_assert_not(sigismember(&cur, SIGHUP));
 }
+
+/* A repeated SIGTERM while a service exits must not kill it. */
+Test(sig, finish_ignores_a_repeated_stop) {
+    sig_request_stop();
+    sig_finish();
+    raise(SIGTERM);
+    raise(SIGHUP);
+    struct sigaction sa;
+    cr_assert_eq(sigaction(SIGTERM, NULL, &sa), 0);
+    cr_assert_eq(sa.sa_handler, SIG_IGN);
+    cr_assert_eq(sig_wakeup_fd(), -1);
+    sig_uninstall();
+    cr_assert_eq(sigaction(SIGTERM, NULL, &sa), 0);
+    cr_assert_eq(sa.sa_handler, SIG_DFL);
+}
