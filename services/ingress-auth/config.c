@@ -108,7 +108,7 @@ static size_t ingress_config_table(struct ingress_config *c, struct cfg_var *var
          .min = 1,
          .max = 256,
          .dest = &c->http_threads,
-         .help = "HTTP worker threads (each serves one request at a time end to end)"},
+         .help = "Redis and publisher pool size: requests doing that work at once"},
         {.name = "INGRESS_IDEMPOTENCY_TTL",
          .type = CFG_DURATION_MS,
          .def = "24h",

@@ -145,7 +145,6 @@ int main(int argc, char **argv) {
     const struct ingress_server_settings sset = {
         .bind = conf.bind,
         .port = (uint16_t)conf.port,
-        .threads = (unsigned)conf.http_threads,
         .max_connections = (unsigned)conf.max_connections,
         .connection_timeout_s = ingress_ms_to_s(conf.connection_timeout_ms),
         .max_body = (size_t)conf.max_body,

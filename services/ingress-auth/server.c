@@ -2,6 +2,8 @@
  * reading, then pipeline.h; every answer built by answer.h. */
 #include "server.h"
 
+#define INGRESS_SERVER_STACK_SIZE (256 * 1024) /* per connection thread */
+
 #include "answer.h"
 #include "httpd.h"
 #include "log.h"
@@ -262,13 +264,19 @@ struct ingress_server *ingress_server_start(const struct ingress_server_settings
         free(srv);
         return NULL;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+    /* One thread per connection: a request blocks its thread end to end
+     * (Redis, then the publisher's commit), so with a thread pool every
+     * connection a pool thread happened to accept waited behind the others
+     * (MHD accepts several pending connections per wake-up): 32 client
+     * connections ended up in 12 threads. Connections, and so threads, are
+     * bounded by max_connections; in-flight publishes by the pools. */
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
     srv->daemon = MHD_start_daemon(
         flags, s->port, NULL, NULL, ingress_server_handle, srv, MHD_OPTION_EXTERNAL_LOGGER,
         httpd_log_warn, (void *)"http server", MHD_OPTION_SOCK_ADDR, &srv->addr.sa,
         MHD_OPTION_CONNECTION_LIMIT, s->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        s->connection_timeout_s, MHD_OPTION_THREAD_POOL_SIZE, s->threads > 1 ? s->threads : 0,
+        s->connection_timeout_s, MHD_OPTION_THREAD_STACK_SIZE, (size_t)INGRESS_SERVER_STACK_SIZE,
         MHD_OPTION_NOTIFY_COMPLETED, ingress_server_completed, srv, MHD_OPTION_END);
     if (!srv->daemon) {
         snprintf(err, errlen, "http server: cannot listen on %s port %u", s->bind,

@@ -1,6 +1,7 @@
 /* server: the public HTTP endpoint of ingress-auth on libmicrohttpd
- * (internal epoll threads in a pool; each thread serves one request at a
- * time end to end, so INGRESS_HTTP_THREADS bounds the concurrent work).
+ * (one thread per connection, up to max_connections: a request blocks its
+ * thread end to end; INGRESS_HTTP_THREADS sizes the Redis and publisher
+ * pools, which bound the concurrent work).
  *
  *   POST /orders only; another path 404 not_found; another method on
  *   /orders 405 method_not_allowed with Allow: POST; then, before the body
@@ -25,10 +26,9 @@ struct ingress_stats;
 struct ingress_server;
 
 struct ingress_server_settings {
-    const char *bind; /* numeric IPv4/IPv6 address */
-    uint16_t port;    /* 0: any free port (see ingress_server_port) */
-    unsigned threads;
-    unsigned max_connections;
+    const char *bind;         /* numeric IPv4/IPv6 address */
+    uint16_t port;            /* 0: any free port (see ingress_server_port) */
+    unsigned max_connections; /* also the most connection threads */
     unsigned connection_timeout_s;
     size_t max_body;
     const struct ingress_pipeline *pipeline; /* borrowed: must outlive the server */
