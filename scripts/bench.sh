@@ -6,7 +6,7 @@
 #   QUICK=1      short run (1 repetition, small counts; proves the harness
 #                works; CI runs it). Results stay in .local/bench/.
 #   REPS=3       repetitions of every figure (median and spread reported)
-#   CONNECTIONS  keep-alive connections of the HTTP stages (default 8)
+#   CONNECTIONS  keep-alive connections of the HTTP stages (default 64)
 #
 # Full runs write docs/bench/latest.md (the table) and docs/bench/*.svg
 # (gnuplot); docs/BENCHMARKS.md explains and quotes them.
@@ -19,7 +19,7 @@ if [[ $QUICK == 1 ]]; then
 else
   : "${REPS:=3}" "${HTTP_N:=100000}" "${LAT_SECONDS:=20}" "${KAFKA_N:=200000}"
 fi
-: "${CONNECTIONS:=8}"
+: "${CONNECTIONS:=64}"
 BIN="$ROOT/build/bin"
 BENCH_BIN="$ROOT/build/bench"
 OUT="$DATA/bench"

@@ -35,7 +35,8 @@ struct publisher_request {
     char request_id[PUBLISHER_REQUEST_ID_MAX + 1];
     const char *body; /* the Kafka value, body_len bytes; owned by the HTTP side */
     size_t body_len;
-    uint32_t subs_mask; /* bit i: publish to subscription i */
+    uint32_t subs_mask;  /* bit i: publish to subscription i */
+    long long queued_ms; /* set by publisher_batcher_submit (monotonic) */
 
     /* result, set by the Kafka thread before done() */
     enum publisher_outcome outcome;

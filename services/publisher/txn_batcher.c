@@ -451,6 +451,28 @@ done:
 
 /* ---- the thread ------------------------------------------------------------ */
 
+/* Answers 503, unpublished, the requests that waited longer than
+ * PUBLISHER_MAX_QUEUE_WAIT_MS (Kafka was down or recovering), and keeps the
+ * others in order. So a request's whole life here (queue wait + linger +
+ * commit timeout) stays below ingress-auth's publish timeout: ingress-auth
+ * never gives up on a request this process could still commit (it would
+ * then release its idempotency claim and a retry would publish twice). */
+static size_t publisher_txn_drop_stale(struct publisher_request **reqs, size_t n, long long now) {
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (now - reqs[i]->queued_ms > PUBLISHER_MAX_QUEUE_WAIT_MS) {
+            struct publisher_request *one[] = {reqs[i]};
+            publisher_txn_answer(one, 1, PUBLISHER_UNAVAILABLE, "waited too long for kafka");
+            continue;
+        }
+        reqs[kept++] = reqs[i];
+    }
+    if (kept < n)
+        LOG_WARN("%zu requests waited more than %d ms for kafka: answered 503, not published",
+                 n - kept, PUBLISHER_MAX_QUEUE_WAIT_MS);
+    return kept;
+}
+
 /* READY: takes a batch and runs it. Returns 1 when the thread should exit. */
 static int publisher_txn_step_ready(struct publisher_batcher *b) {
     int stopping = atomic_load(&b->stopping);
@@ -465,6 +487,9 @@ static int publisher_txn_step_ready(struct publisher_batcher *b) {
         return 0;
     }
     long long now = publisher_txn_now_ms();
+    n = publisher_txn_drop_stale(b->batch, n, now);
+    if (n == 0)
+        return 0;
     long long deadline = now + b->set.commit_timeout_ms;
     if (stopping) {
         long long stop_at = atomic_load(&b->stop_deadline_ms);
@@ -574,6 +599,7 @@ int publisher_batcher_submit(struct publisher_batcher *b, struct publisher_reque
         return -1;
     }
     req->outcome = PUBLISHER_PENDING;
+    req->queued_ms = publisher_txn_now_ms();
     switch (publisher_queue_push(b->queue, req)) {
     case 0:
         return 0;

@@ -36,6 +36,12 @@ struct publisher_subs;
 struct strbuf;
 struct publisher_batcher;
 
+/* The longest a request waits in the queue before its transaction starts;
+ * older ones are answered 503 unpublished. ingress-auth's publish timeout
+ * (INGRESS_PUBLISH_TIMEOUT, 8 s) must exceed this + linger + commit
+ * timeout (PUBLISHER_COMMIT_TIMEOUT, 5 s). */
+#define PUBLISHER_MAX_QUEUE_WAIT_MS 2000
+
 struct publisher_batcher_settings {
     const struct kafka_settings *kafka; /* borrowed: must outlive the batcher */
     const char *transactional_id;       /* borrowed: must outlive the batcher */

@@ -3,7 +3,7 @@
  * only its own credentials (Kafka user archive, S3 user archive that may
  * only PutObject); orders are produced as the publisher writes them; the
  * objects are read back with the S3 root user. ITEST_ORDERS sets the
- * number of orders (default 2000). */
+ * number of orders (default 2000: the listing checks read one page per client prefix). */
 #include <criterion/criterion.h>
 
 #include <curl/curl.h>

@@ -53,7 +53,7 @@ TestSuite(billing, .init = tb_setup, .fini = tb_teardown, .timeout = 240);
 
 /* (1) N orders end up exactly once, field for field; SIGTERM exits 0. */
 Test(billing, stores_every_order_exactly_once_field_for_field) {
-    size_t n = ibill_n(2000);
+    size_t n = ibill_n(10000);
     tb_orders = ibill_orders_make(tb_client, n);
     ibill_start(&tb_proc, TB_READY_MS);
     ibill_produce(tb_client, tb_orders, 0, n, 250, -1);
@@ -69,7 +69,7 @@ Test(billing, stores_every_order_exactly_once_field_for_field) {
 
 /* (2) SIGKILL three times while draining: still every order exactly once. */
 Test(billing, survives_three_sigkills_without_loss_or_duplicates) {
-    size_t n = ibill_n(2000);
+    size_t n = ibill_n(10000);
     tb_orders = ibill_orders_make(tb_client, n);
     ibill_produce(tb_client, tb_orders, 0, n, 250, -1);
     ibill_prepare(&tb_proc);
@@ -114,7 +114,7 @@ static long tb_outage_ms(void) {
 /* (3) Postgres stopped mid-stream: billing waits (not ready), loses and
  * dead-letters nothing, and catches up once it is back. */
 Test(billing, waits_for_postgres_and_catches_up_without_dead_letters) {
-    size_t n = ibill_n(2000) / 2;
+    size_t n = ibill_n(10000) / 2;
     const char *dlq_topic = "orders.billing.dlq";
     char dlq_name[256];
     snprintf(dlq_name, sizeof dlq_name, "%s%s", itest_env("KAFKA_TOPIC_BILLING"), DLQ_TOPIC_SUFFIX);

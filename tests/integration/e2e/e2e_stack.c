@@ -26,7 +26,8 @@ void e2e_stack_start(struct e2e_stack *s) {
              "{\"%s\":{\"secrets\":[\"" E2E_SECRET "\"],\"rate_per_second\":1000000,"
              "\"burst\":1000000}}",
              s->client);
-    const char *extra[] = {"INGRESS_PUBLISH_TIMEOUT=6s", "INGRESS_HTTP_THREADS=16", NULL};
+    const char *extra[] = {"INGRESS_PUBLISH_TIMEOUT=8s",
+                           NULL}; /* > publisher queue wait + commit */
     iing_start_ingress(&s->front, json, extra);
 }
 

@@ -6,7 +6,7 @@
  * field as sent, with the 202's event_id in both, and never in a DLQ -
  * also across a Kafka restart mid-stream and an S3 outage.
  * ITEST_E2E_ORDERS (default 10000) sizes the plain run,
- * ITEST_E2E_FAULT_ORDERS (default 2000) the fault runs. Run from the repo
+ * ITEST_E2E_FAULT_ORDERS (default 10000) the fault runs. Run from the repo
  * root (scripts/kafka.sh, scripts/s3.sh are called). */
 #include <criterion/criterion.h>
 
@@ -92,7 +92,7 @@ Test(e2e, every_accepted_order_once_in_billing_and_archive) {
 }
 
 Test(e2e, kafka_restart_mid_stream_keeps_every_accepted_order_once) {
-    size_t n = e2e_n("ITEST_E2E_FAULT_ORDERS", 2000);
+    size_t n = e2e_n("ITEST_E2E_FAULT_ORDERS", 10000);
     struct e2e_order *o = e2e_orders_make(n);
     struct e2e_send snd;
     struct e2e_dlq_mark dlq;
@@ -127,7 +127,7 @@ Test(e2e, kafka_restart_mid_stream_keeps_every_accepted_order_once) {
 
 Test(e2e, s3_outage_does_not_stop_billing_and_archive_catches_up) {
     static const char stored[] = "orders_archive_records_total{result=\"stored\"} ";
-    size_t n = e2e_n("ITEST_E2E_FAULT_ORDERS", 2000);
+    size_t n = e2e_n("ITEST_E2E_FAULT_ORDERS", 10000);
     struct e2e_order *o = e2e_orders_make(n);
     struct e2e_send snd;
     struct e2e_dlq_mark dlq;

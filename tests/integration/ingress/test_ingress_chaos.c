@@ -35,7 +35,8 @@ static void ich_setup(void) {
              "\"burst\":100000}}",
              ich_client);
     iing_start_publisher(&ich);
-    const char *extra[] = {"INGRESS_PUBLISH_TIMEOUT=6s", NULL};
+    const char *extra[] = {"INGRESS_PUBLISH_TIMEOUT=8s",
+                           NULL}; /* > publisher queue wait + commit */
     iing_start_ingress(&ich, json, extra);
 }
 
