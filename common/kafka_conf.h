@@ -27,6 +27,37 @@ struct kafka_settings {
     const char *client_id;         /* optional; librdkafka's default when NULL */
 };
 
+/* The KAFKA_* settings every Kafka user reads (KAFKA_BOOTSTRAP, _SECURITY_
+ * PROTOCOL, _SASL_MECHANISM, _USERNAME, _PASSWORD[_FILE], _CA_FILE), as six
+ * entries of a service's cfg table (cfg.h). `c` points at the service's
+ * config struct, whose char * fields bear the same names as those of struct
+ * kafka_settings; `principal` names the service's Kafka user in the help. */
+// clang-format off
+#define KAFKA_CFG_VARS(c, principal)                                                                                    \
+    {.name = "KAFKA_BOOTSTRAP", .type = CFG_STRING, .dest = &(c)->bootstrap, .flags = CFG_REQUIRED,                     \
+     .help = "Kafka bootstrap servers host:port[,...]"},                                                                \
+    {.name = "KAFKA_SECURITY_PROTOCOL", .type = CFG_STRING, .dest = &(c)->security_protocol, .def = "SASL_PLAINTEXT",   \
+     .help = "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"},                                                             \
+    {.name = "KAFKA_SASL_MECHANISM", .type = CFG_STRING, .dest = &(c)->sasl_mechanism, .def = "SCRAM-SHA-256",          \
+     .help = "SCRAM-SHA-256, SCRAM-SHA-512 or PLAIN"},                                                                  \
+    {.name = "KAFKA_USERNAME", .type = CFG_STRING, .dest = &(c)->username,                                              \
+     .help = "SASL user (the " principal " principal)"},                                                                \
+    {.name = "KAFKA_PASSWORD", .type = CFG_STRING, .dest = &(c)->password, .flags = CFG_SECRET,                         \
+     .help = "SASL password (use KAFKA_PASSWORD_FILE)"},                                                                \
+    {.name = "KAFKA_CA_FILE", .type = CFG_STRING, .dest = &(c)->ca_file,                                                \
+     .help = "PEM CA bundle for SSL / SASL_SSL"}
+// clang-format on
+
+/* The kafka_settings view of a config struct filled by KAFKA_CFG_VARS. */
+#define KAFKA_SETTINGS_OF(c, id)                                                                   \
+    ((struct kafka_settings){.bootstrap = (c)->bootstrap,                                          \
+                             .security_protocol = (c)->security_protocol,                          \
+                             .sasl_mechanism = (c)->sasl_mechanism,                                \
+                             .username = (c)->username,                                            \
+                             .password = (c)->password,                                            \
+                             .ca_file = (c)->ca_file,                                              \
+                             .client_id = (id)})
+
 /* Common settings: bootstrap.servers, client.id, security.protocol, then
  * sasl.mechanisms/sasl.username/sasl.password for SASL protocols and
  * ssl.ca.location for TLS protocols when ca_file is set.

@@ -188,15 +188,7 @@ struct archive_consumer *archive_consumer_create(const struct archive_config *co
     c->work.s3 = archive_s3put_create(&ss, err, errlen);
     if (!c->work.s3)
         goto fail;
-    const struct kafka_settings ks = {
-        .bootstrap = conf->bootstrap,
-        .security_protocol = conf->security_protocol,
-        .sasl_mechanism = conf->sasl_mechanism,
-        .username = conf->username,
-        .password = conf->password,
-        .ca_file = conf->ca_file,
-        .client_id = "archive",
-    };
+    const struct kafka_settings ks = KAFKA_SETTINGS_OF(conf, "archive");
     c->producer = archive_consumer_new_producer(&ks, err, errlen);
     if (!c->producer)
         goto fail;

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "cfg.h"
+#include "kafka_conf.h"
 #include "errmsg.h"
 #include "strbuf.h"
 
@@ -50,34 +51,7 @@ static size_t billing_config_table(struct billing_config *c, struct cfg_var *var
          .def = "18101",
          .dest = &c->admin_port,
          .help = "admin port"},
-        {.name = "KAFKA_BOOTSTRAP",
-         .type = CFG_STRING,
-         .dest = &c->bootstrap,
-         .flags = CFG_REQUIRED,
-         .help = "Kafka bootstrap servers host:port[,...]"},
-        {.name = "KAFKA_SECURITY_PROTOCOL",
-         .type = CFG_STRING,
-         .def = "SASL_PLAINTEXT",
-         .dest = &c->security_protocol,
-         .help = "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"},
-        {.name = "KAFKA_SASL_MECHANISM",
-         .type = CFG_STRING,
-         .def = "SCRAM-SHA-256",
-         .dest = &c->sasl_mechanism,
-         .help = "SCRAM-SHA-256, SCRAM-SHA-512 or PLAIN"},
-        {.name = "KAFKA_USERNAME",
-         .type = CFG_STRING,
-         .dest = &c->username,
-         .help = "SASL user (the billing principal)"},
-        {.name = "KAFKA_PASSWORD",
-         .type = CFG_STRING,
-         .dest = &c->password,
-         .flags = CFG_SECRET,
-         .help = "SASL password (use KAFKA_PASSWORD_FILE)"},
-        {.name = "KAFKA_CA_FILE",
-         .type = CFG_STRING,
-         .dest = &c->ca_file,
-         .help = "PEM CA bundle for SSL / SASL_SSL"},
+        KAFKA_CFG_VARS(c, "billing"),
         {.name = "BILLING_TOPIC",
          .type = CFG_STRING,
          .def = "orders.billing",

@@ -86,15 +86,7 @@ int main(int argc, char **argv) {
         LOG_ERROR("out of memory");
         goto cleanup;
     }
-    const struct kafka_settings kafka = {
-        .bootstrap = conf.bootstrap,
-        .security_protocol = conf.security_protocol,
-        .sasl_mechanism = conf.sasl_mechanism,
-        .username = conf.username,
-        .password = conf.password,
-        .ca_file = conf.ca_file,
-        .client_id = "billing",
-    };
+    const struct kafka_settings kafka = KAFKA_SETTINGS_OF(&conf, "billing");
     const struct billing_consumer_settings cs = {
         .kafka = &kafka,
         .topic = conf.topic,

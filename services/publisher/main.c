@@ -99,15 +99,7 @@ int main(int argc, char **argv) {
         LOG_ERROR("cannot register metrics");
         goto cleanup;
     }
-    const struct kafka_settings kafka = {
-        .bootstrap = conf.bootstrap,
-        .security_protocol = conf.security_protocol,
-        .sasl_mechanism = conf.sasl_mechanism,
-        .username = conf.username,
-        .password = conf.password,
-        .ca_file = conf.ca_file,
-        .client_id = "publisher",
-    };
+    const struct kafka_settings kafka = KAFKA_SETTINGS_OF(&conf, "publisher");
     /* Orders answered 503 while their commit went on, remembered long
      * enough for any client retry (ingress-auth's publish timeout is
      * seconds; clients back off by Retry-After). */
