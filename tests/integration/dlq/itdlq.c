@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../support/itest_env.h"
+#include "../../../services/ordersctl/args.h"
 #include "dlq.h"
 
 struct kafka_settings itdlq_settings(const char *who) {
@@ -224,4 +225,50 @@ void itdlq_recs_free(struct itdlq_rec *r, int n) {
 const char *itdlq_header(const rd_kafka_headers_t *h, const char *name, char *buf, size_t len) {
     cr_assert_eq(dlq_header_get_hdrs(h, name, buf, len), 0, "header %s missing or repeated", name);
     return buf;
+}
+
+void itdlq_commit_group_at_end(const char *dlq_topic, const char *sub) {
+    int64_t end[ITDLQ_MAX_PARTS];
+    int n = itdlq_end_offsets(dlq_topic, end);
+    struct kafka_settings s = itdlq_settings("PUBLISHER");
+    char err[512], group[128];
+    snprintf(group, sizeof group, "ordersctl-dlq-%s", sub);
+    rd_kafka_conf_t *conf = kafka_conf_consumer(&s, group, err, sizeof err);
+    cr_assert(conf, "%s", err);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    cr_assert(rk, "%s", err);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n);
+    for (int p = 0; p < n; p++)
+        rd_kafka_topic_partition_list_add(l, dlq_topic, p)->offset = end[p];
+    rd_kafka_resp_err_t e = rd_kafka_commit(rk, l, 0);
+    cr_assert_eq(e, RD_KAFKA_RESP_ERR_NO_ERROR, "commit: %s", rd_kafka_err2str(e));
+    for (int p = 0; p < n; p++)
+        l->elems[p].offset = RD_KAFKA_OFFSET_INVALID;
+    e = rd_kafka_committed(rk, l, ITDLQ_TIMEOUT_MS);
+    cr_assert_eq(e, RD_KAFKA_RESP_ERR_NO_ERROR, "committed: %s", rd_kafka_err2str(e));
+    for (int p = 0; p < n; p++)
+        cr_assert_eq(l->elems[p].offset, end[p], "group %s at %lld, want %lld", group,
+                     (long long)l->elems[p].offset, (long long)end[p]);
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+}
+
+char *itdlq_ordersctl(const char *sub, const char *topic, enum ordersctl_dlq_action action,
+                      unsigned long max) {
+    struct ordersctl_dlq_opts o = {
+        .action = action, .subscription = sub, .topic = topic, .max = max};
+    struct kafka_settings s = itdlq_settings("PUBLISHER");
+    s.client_id = "ordersctl-dlq";
+    FILE *out = tmpfile();
+    cr_assert_not_null(out);
+    cr_assert_eq(ordersctl_dlq_run(&o, &s, out, stderr), ORDERSCTL_EXIT_OK);
+    long len = ftell(out);
+    cr_assert_geq(len, 0);
+    char *text = calloc(1, (size_t)len + 1);
+    cr_assert_not_null(text);
+    rewind(out);
+    cr_assert_eq(fread(text, 1, (size_t)len, out), (size_t)len);
+    fclose(out);
+    return text;
 }

@@ -9,6 +9,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "../../../services/ordersctl/dlq_cmd.h"
 #include "kafka_conf.h"
 
 #define ITDLQ_TIMEOUT_MS 30000
@@ -60,5 +61,15 @@ void itdlq_recs_free(struct itdlq_rec *r, int n);
 
 /* Header `name` of h as a string, asserting it is there exactly once. */
 const char *itdlq_header(const rd_kafka_headers_t *h, const char *name, char *buf, size_t len);
+
+/* Commits group ordersctl-dlq-<sub> at the end of every partition of
+ * dlq_topic (as the publisher), so only dead letters written afterwards are
+ * pending for that subscription. */
+void itdlq_commit_group_at_end(const char *dlq_topic, const char *sub);
+
+/* Runs `ordersctl dlq <action> --subscription sub` on topic (max 0: all) as
+ * the publisher, asserting exit status 0; returns its stdout (free it). */
+char *itdlq_ordersctl(const char *sub, const char *topic, enum ordersctl_dlq_action action,
+                      unsigned long max);
 
 #endif

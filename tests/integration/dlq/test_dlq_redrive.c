@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../services/ordersctl/args.h"
-#include "../../../services/ordersctl/dlq_cmd.h"
 #include "../support/itest_env.h"
 #include "dlq.h"
 #include "itdlq.h"
@@ -21,35 +19,6 @@ struct tdr_ctx {
     char dlq_topic[256], sub[64], client_id[80], prefix[96];
     char keys[TDR_N][170], value[400];
 };
-
-/* Sets the group's committed offsets to the DLQ's end, so only the dead
- * letters this test writes are pending for its subscription. */
-static void tdr_commit_at_end(const struct tdr_ctx *c) {
-    int64_t end[ITDLQ_MAX_PARTS];
-    int n = itdlq_end_offsets(c->dlq_topic, end);
-    struct kafka_settings s = itdlq_settings("PUBLISHER");
-    char err[512], group[128];
-    snprintf(group, sizeof group, "ordersctl-dlq-%s", c->sub);
-    rd_kafka_conf_t *conf = kafka_conf_consumer(&s, group, err, sizeof err);
-    cr_assert(conf, "%s", err);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-    cr_assert(rk, "%s", err);
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n);
-    for (int p = 0; p < n; p++)
-        rd_kafka_topic_partition_list_add(l, c->dlq_topic, p)->offset = end[p];
-    rd_kafka_resp_err_t e = rd_kafka_commit(rk, l, 0);
-    cr_assert_eq(e, RD_KAFKA_RESP_ERR_NO_ERROR, "commit: %s", rd_kafka_err2str(e));
-    for (int p = 0; p < n; p++)
-        l->elems[p].offset = RD_KAFKA_OFFSET_INVALID;
-    e = rd_kafka_committed(rk, l, ITDLQ_TIMEOUT_MS);
-    cr_assert_eq(e, RD_KAFKA_RESP_ERR_NO_ERROR, "committed: %s", rd_kafka_err2str(e));
-    for (int p = 0; p < n; p++)
-        cr_assert_eq(l->elems[p].offset, end[p], "group %s at %lld, want %lld", group,
-                     (long long)l->elems[p].offset, (long long)end[p]);
-    rd_kafka_topic_partition_list_destroy(l);
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
-}
 
 /* Publisher writes record i to orders.billing; billing dead-letters it. */
 static void tdr_dead_letter(const struct tdr_ctx *c, int i, rd_kafka_t *producer) {
@@ -67,24 +36,6 @@ static void tdr_dead_letter(const struct tdr_ctx *c, int i, rd_kafka_t *producer
     rd_kafka_message_destroy(m);
     rd_kafka_consumer_close(consumer);
     rd_kafka_destroy(consumer);
-}
-
-/* Runs ordersctl dlq `action` (max 0: all) as the publisher; returns its
- * stdout (free it) and asserts exit status 0. */
-static char *tdr_run(const struct tdr_ctx *c, enum ordersctl_dlq_action action, unsigned long max) {
-    struct ordersctl_dlq_opts o = {
-        .action = action, .subscription = c->sub, .topic = c->topic, .max = max};
-    struct kafka_settings s = itdlq_settings("PUBLISHER");
-    s.client_id = "ordersctl-dlq";
-    FILE *out = tmpfile();
-    cr_assert_not_null(out);
-    cr_assert_eq(ordersctl_dlq_run(&o, &s, out, stderr), ORDERSCTL_EXIT_OK);
-    long len = ftell(out);
-    char *text = calloc(1, (size_t)len + 1);
-    rewind(out);
-    cr_assert_eq(fread(text, 1, (size_t)len, out), (size_t)len);
-    fclose(out);
-    return text;
 }
 
 /* Checks one redriven record: original headers byte for byte, then only
@@ -130,7 +81,7 @@ Test(dlq_redrive, each_dead_letter_is_redriven_once, .timeout = 300) {
         snprintf(c.keys[i], sizeof c.keys[i], "%sord-%d", c.prefix, i);
     snprintf(c.value, sizeof c.value, "{\"note\":\"redrive carries the value as is\"}");
 
-    tdr_commit_at_end(&c);
+    itdlq_commit_group_at_end(c.dlq_topic, c.sub);
     struct kafka_settings bs = itdlq_settings("BILLING");
     char err[512];
     rd_kafka_conf_t *conf = kafka_conf_producer(&bs, NULL, err, sizeof err);
@@ -146,7 +97,7 @@ Test(dlq_redrive, each_dead_letter_is_redriven_once, .timeout = 300) {
     int64_t start[ITDLQ_MAX_PARTS];
     struct itdlq_rec r[ITDLQ_MAX_RECS];
     itdlq_end_offsets(c.topic, start);
-    char *out = tdr_run(&c, ORDERSCTL_DLQ_REDRIVE, 2);
+    char *out = itdlq_ordersctl(c.sub, c.topic, ORDERSCTL_DLQ_REDRIVE, 2);
     cr_assert(strstr(out, "redriven 2 dead letter(s)") != NULL, "%s", out);
     int n = itdlq_read_since(c.topic, start, c.prefix, r);
     cr_assert_eq(n, 2, "%d of our records redriven; ordersctl said:\n%s", n, out);
@@ -158,7 +109,7 @@ Test(dlq_redrive, each_dead_letter_is_redriven_once, .timeout = 300) {
 
     /* Second redrive: only the third. */
     itdlq_end_offsets(c.topic, start);
-    out = tdr_run(&c, ORDERSCTL_DLQ_REDRIVE, 0);
+    out = itdlq_ordersctl(c.sub, c.topic, ORDERSCTL_DLQ_REDRIVE, 0);
     cr_assert(strstr(out, "redriven 1 dead letter(s)") != NULL, "%s", out);
     free(out);
     n = itdlq_read_since(c.topic, start, c.prefix, r);
@@ -170,14 +121,14 @@ Test(dlq_redrive, each_dead_letter_is_redriven_once, .timeout = 300) {
 
     /* Third redrive: nothing left. */
     itdlq_end_offsets(c.topic, start);
-    out = tdr_run(&c, ORDERSCTL_DLQ_REDRIVE, 0);
+    out = itdlq_ordersctl(c.sub, c.topic, ORDERSCTL_DLQ_REDRIVE, 0);
     cr_assert(strstr(out, "redriven 0 dead letter(s)") != NULL, "%s", out);
     free(out);
     n = itdlq_read_since(c.topic, start, c.prefix, r);
     cr_assert_eq(n, 0);
 
     /* list: all three, as redriven, with their dead-letter fields. */
-    out = tdr_run(&c, ORDERSCTL_DLQ_LIST, 0);
+    out = itdlq_ordersctl(c.sub, c.topic, ORDERSCTL_DLQ_LIST, 0);
     for (int i = 0; i < TDR_N; i++) {
         char want[256];
         snprintf(want, sizeof want, "key=\"%s\" reason=invalid source=%s/", c.keys[i], c.topic);
