@@ -560,7 +560,7 @@ int s3_delete_object(struct s3_client *c, const char *bucket, const char *key,
 }
 
 int s3_list_objects(struct s3_client *c, const char *bucket, const char *prefix,
-                    struct strbuf *xml_out, struct s3_result *res) {
+                    const char *start_after, struct strbuf *xml_out, struct s3_result *res) {
     /* SigV4 via libcurl 7.88 signs the query as sent, so it must already be
      * canonical: parameters sorted by name, values fully encoded. */
     struct strbuf query;
@@ -571,9 +571,12 @@ int s3_list_objects(struct s3_client *c, const char *bucket, const char *prefix,
     if (strbuf_puts(&query, "list-type=2") != 0 ||
         (prefix && *prefix &&
          (strbuf_puts(&query, "&prefix=") != 0 ||
-          s3_uri_encode(prefix, strlen(prefix), 0, &query) != 0))) {
+          s3_uri_encode(prefix, strlen(prefix), 0, &query) != 0)) ||
+        (start_after && *start_after &&
+         (strbuf_puts(&query, "&start-after=") != 0 ||
+          s3_uri_encode(start_after, strlen(start_after), 0, &query) != 0))) {
         s3_result_clear(res);
-        s3_result_fail(res, S3_CLIENT_INVALID_ARGUMENT, "prefix too long");
+        s3_result_fail(res, S3_CLIENT_INVALID_ARGUMENT, "prefix or start-after too long");
         strbuf_release(&query);
         return -1;
     }

@@ -74,11 +74,13 @@ int s3_get_object(struct s3_client *c, const char *bucket, const char *key, stru
 int s3_delete_object(struct s3_client *c, const char *bucket, const char *key,
                      struct s3_result *res);
 
-/* ListObjectsV2: GET /<bucket>?list-type=2[&prefix=<prefix>]. The first page
- * (at most 1000 keys) of the XML answer is appended to `xml_out` on 2xx.
- * `prefix` may be NULL. Return as for s3_get_object. */
+/* ListObjectsV2: GET /<bucket>?list-type=2[&prefix=<prefix>][&start-after=<key>].
+ * One page (at most 1000 keys) of the XML answer is appended to `xml_out` on
+ * 2xx; when it says <IsTruncated>true, ask again with start_after = the
+ * page's last key. `prefix` and `start_after` may be NULL. Return as for
+ * s3_get_object. */
 int s3_list_objects(struct s3_client *c, const char *bucket, const char *prefix,
-                    struct strbuf *xml_out, struct s3_result *res);
+                    const char *start_after, struct strbuf *xml_out, struct s3_result *res);
 
 /* HEAD /<bucket>: 200 when the bucket exists and is accessible (404 missing,
  * 403 forbidden; a HEAD answer has no error body, so error_code stays ""). */

@@ -12,6 +12,7 @@
 
 #include "../../../services/publisher/cloudevents.h"
 #include "../support/itest_env.h"
+#include "../support/itest_s3.h"
 #include "crypto.h"
 #include "dlq.h"
 #include "kafka_conf.h"
@@ -285,20 +286,11 @@ int iarc_dlq_find(int64_t start, const char *key, long timeout_ms, struct iarc_d
 
 /* ---- S3 ----------------------------------------------------------------- */
 
+/* One root client for the whole run (listings poll it in loops). */
 static struct s3_client *iarc_root(void) {
     static struct s3_client *c;
-    if (!c) {
-        struct s3_settings s = {
-            .endpoint = itest_env("S3_ENDPOINT"),
-            .region = itest_env("S3_REGION"),
-            .access_key = itest_env("S3_ROOT_ACCESS_KEY"),
-            .secret_key = itest_env("S3_ROOT_SECRET_KEY"),
-            .timeout_ms = 10000,
-        };
-        char err[256];
-        c = s3_client_create(&s, err, sizeof err);
-        cr_assert_not_null(c, "%s", err);
-    }
+    if (!c)
+        c = itest_s3_root();
     return c;
 }
 
@@ -328,57 +320,56 @@ static int iarc_contains(const char *s, size_t len, const char *needle) {
     return 0;
 }
 
-/* 1 if `key` is one of the orders' keys. */
-static int iarc_known(const struct iarc_order *o, size_t n, const char *key, size_t len) {
-    for (size_t i = 0; i < n; i++)
-        if (strlen(o[i].key) == len && memcmp(o[i].key, key, len) == 0)
-            return 1;
-    return 0;
+static int iarc_key_cmp(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+struct iarc_tally {
+    const char *const *sorted; /* the orders' keys, sorted */
+    size_t n, stored;
+};
+
+static void iarc_tally_key(const char *key, size_t len, void *ud) {
+    struct iarc_tally *t = ud;
+    /* versitygw's posix backend lists the temp file of a PUT in progress
+     * ("<dir>/.<name>.sgwtmp.<n>"): store state, not an object anyone wrote */
+    const char *base = key;
+    for (const char *q = key; q < key + len; q++)
+        if (*q == '/')
+            base = q + 1;
+    if (*base == '.' && iarc_contains(base, (size_t)(key + len - base), ".sgwtmp."))
+        return;
+    char k[512];
+    cr_assert_lt(len, sizeof k, "unexpected object %.*s", (int)len, key);
+    memcpy(k, key, len);
+    k[len] = '\0';
+    const char *kp = k;
+    cr_assert_not_null(bsearch(&kp, t->sorted, t->n, sizeof *t->sorted, iarc_key_cmp),
+                       "unexpected object %s", k);
+    t->stored++;
 }
 
 size_t iarc_count_objects(const struct iarc_order *o, size_t n) {
-    size_t total = 0;
-    /* the distinct "<date>/<client>/" prefixes, each listed once */
+    const char **sorted = malloc(n * sizeof *sorted);
+    cr_assert_not_null(sorted);
+    for (size_t i = 0; i < n; i++)
+        sorted[i] = o[i].key;
+    qsort(sorted, n, sizeof *sorted, iarc_key_cmp);
+    struct iarc_tally t = {.sorted = sorted, .n = n};
+    /* Keys sharing a "<date>/<client>/" prefix are adjacent once sorted:
+     * list each such prefix once, every page of it. */
+    char prev[256] = "";
     for (size_t i = 0; i < n; i++) {
         char prefix[256];
-        const char *slash = strrchr(o[i].key, '/');
-        snprintf(prefix, sizeof prefix, "%.*s", (int)(slash - o[i].key + 1), o[i].key);
-        int seen = 0;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = strncmp(o[j].key, prefix, strlen(prefix)) == 0 &&
-                   strchr(o[j].key + strlen(prefix), '/') == NULL;
-        if (seen)
+        const char *slash = strrchr(sorted[i], '/');
+        snprintf(prefix, sizeof prefix, "%.*s", (int)(slash - sorted[i] + 1), sorted[i]);
+        if (strcmp(prefix, prev) == 0)
             continue;
-        struct strbuf xml;
-        struct s3_result res;
-        strbuf_init(&xml, 1 << 22);
-        cr_assert_eq(s3_list_objects(iarc_root(), itest_env("S3_BUCKET"), prefix, &xml, &res), 0,
-                     "list: %s", res.message);
-        cr_assert_eq(res.http_status, 200);
-        const char *p = strbuf_str(&xml);
-        cr_assert_null(strstr(p, "<IsTruncated>true"), "more than a page under %s", prefix);
-        while ((p = strstr(p, "<Key>"))) {
-            p += 5;
-            const char *key = p;
-            const char *end = strstr(p, "</Key>");
-            cr_assert_not_null(end);
-            p = end;
-            /* versitygw's posix backend lists the temp file of a PUT in
-             * progress ("<dir>/.<name>.sgwtmp.<n>"): store state, not an
-             * object anyone wrote */
-            const char *base = key;
-            for (const char *q = key; q < end; q++)
-                if (*q == '/')
-                    base = q + 1;
-            if (*base == '.' && iarc_contains(base, (size_t)(end - base), ".sgwtmp."))
-                continue;
-            cr_assert(iarc_known(o, n, key, (size_t)(end - key)), "unexpected object %.*s",
-                      (int)(end - key), key);
-            total++;
-        }
-        strbuf_release(&xml);
+        snprintf(prev, sizeof prev, "%s", prefix);
+        itest_s3_each_key(iarc_root(), prefix, iarc_tally_key, &t);
     }
-    return total;
+    free(sorted);
+    return t.stored;
 }
 
 void iarc_wait_all(const struct iarc_order *o, size_t n, long timeout_ms) {

@@ -114,7 +114,7 @@ static long tb_outage_ms(void) {
 /* (3) Postgres stopped mid-stream: billing waits (not ready), loses and
  * dead-letters nothing, and catches up once it is back. */
 Test(billing, waits_for_postgres_and_catches_up_without_dead_letters) {
-    size_t n = ibill_n(10000) / 2;
+    size_t n = ibill_n(10000); /* half before the outage, half during it */
     const char *dlq_topic = "orders.billing.dlq";
     char dlq_name[256];
     snprintf(dlq_name, sizeof dlq_name, "%s%s", itest_env("KAFKA_TOPIC_BILLING"), DLQ_TOPIC_SUFFIX);

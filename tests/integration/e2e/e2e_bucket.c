@@ -10,27 +10,12 @@
 #include <unistd.h>
 
 #include "../support/itest_env.h"
+#include "../support/itest_s3.h"
 #include "e2e.h"
 #include "s3.h"
 #include "strbuf.h"
 
-/* Orders per listing prefix "o" + 4 digits: far below one page (1000). */
-#define E2E_CHUNK 100
 #define E2E_DAY_S 86400
-
-static struct s3_client *e2e_s3_root(void) {
-    struct s3_settings st = {
-        .endpoint = itest_env("S3_ENDPOINT"),
-        .region = itest_env("S3_REGION"),
-        .access_key = itest_env("S3_ROOT_ACCESS_KEY"),
-        .secret_key = itest_env("S3_ROOT_SECRET_KEY"),
-        .timeout_ms = 10000,
-    };
-    char err[256];
-    struct s3_client *c = s3_client_create(&st, err, sizeof err);
-    cr_assert_not_null(c, "%s", err);
-    return c;
-}
 
 /* The UTC date of `t` as "YYYY/MM/DD". */
 static void e2e_day(time_t t, char out[11]) {
@@ -39,36 +24,28 @@ static void e2e_day(time_t t, char out[11]) {
     cr_assert_eq(strftime(out, 11, "%Y/%m/%d", &tm), 10);
 }
 
+struct e2e_list_ctx {
+    const char *day;
+    void (*fn)(const char *key, size_t len, const char *day, void *ud);
+    void *ud;
+};
+
+static void e2e_list_key(const char *key, size_t len, void *ud) {
+    struct e2e_list_ctx *c = ud;
+    c->fn(key, len, c->day, c->ud);
+}
+
 /* Lists every key under orders/<day>/<client>/ for the days from..to and
- * calls fn for each (the key, the order index it names or SIZE_MAX). */
-static void e2e_list(struct s3_client *s3, const char *client, size_t n, time_t from, time_t to,
+ * calls fn for each (the key, the day it is under). */
+static void e2e_list(struct s3_client *s3, const char *client, time_t from, time_t to,
                      void (*fn)(const char *key, size_t len, const char *day, void *ud), void *ud) {
     from -= from % E2E_DAY_S;
     for (time_t t = from; t <= to; t += E2E_DAY_S) {
-        char day[11];
+        char day[11], prefix[200];
         e2e_day(t, day);
-        /* every prefix "o" + first 4 digits, plus "" beyond them: nothing */
-        for (size_t chunk = 0; chunk * E2E_CHUNK < n; chunk++) {
-            char prefix[200];
-            struct strbuf xml;
-            struct s3_result res;
-            snprintf(prefix, sizeof prefix, "orders/%s/%s/o%04zu", day, client, chunk);
-            strbuf_init(&xml, 1 << 22);
-            cr_assert_eq(s3_list_objects(s3, itest_env("S3_BUCKET"), prefix, &xml, &res), 0,
-                         "list %s: %s", prefix, res.message);
-            cr_assert_eq(res.http_status, 200, "list %s: %ld %s", prefix, res.http_status,
-                         res.message);
-            const char *p = strbuf_str(&xml);
-            cr_assert_null(strstr(p, "<IsTruncated>true"), "more than a page under %s", prefix);
-            while ((p = strstr(p, "<Key>")) != NULL) {
-                p += 5;
-                const char *end = strstr(p, "</Key>");
-                cr_assert_not_null(end);
-                fn(p, (size_t)(end - p), day, ud);
-                p = end;
-            }
-            strbuf_release(&xml);
-        }
+        snprintf(prefix, sizeof prefix, "orders/%s/%s/", day, client);
+        struct e2e_list_ctx c = {.day = day, .fn = fn, .ud = ud};
+        itest_s3_each_key(s3, prefix, e2e_list_key, &c);
     }
 }
 
@@ -99,14 +76,14 @@ static void e2e_tally_key(const char *key, size_t len, const char *day, void *ud
 
 static void e2e_tally_run(struct e2e_tally *t, const char *client, size_t n, time_t from,
                           time_t to) {
-    struct s3_client *s3 = e2e_s3_root();
+    struct s3_client *s3 = itest_s3_root();
     t->client = client;
     t->n = n;
     t->found = 0;
     t->count = calloc(n, 1);
     t->day = calloc(n, sizeof *t->day);
     cr_assert(t->count && t->day);
-    e2e_list(s3, client, n, from, to, e2e_tally_key, t);
+    e2e_list(s3, client, from, to, e2e_tally_key, t);
     s3_client_destroy(s3);
 }
 
@@ -173,7 +150,7 @@ void e2e_bucket_check(const char *client, const struct e2e_order *o, size_t n, t
                       time_t to, const long long *received_ms) {
     struct e2e_tally t;
     e2e_tally_run(&t, client, n, from, to);
-    struct s3_client *s3 = e2e_s3_root();
+    struct s3_client *s3 = itest_s3_root();
     for (size_t i = 0; i < n; i++) {
         char key[256];
         struct strbuf body;

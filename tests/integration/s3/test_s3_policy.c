@@ -70,7 +70,7 @@ Test(s3_policy, archive_cannot_read) {
 
 Test(s3_policy, archive_cannot_list) {
     struct s3_result res;
-    cr_assert_eq(s3_list_objects(s3_as_archive, itest_env("S3_BUCKET"), "", NULL, &res), 0);
+    cr_assert_eq(s3_list_objects(s3_as_archive, itest_env("S3_BUCKET"), "", NULL, NULL, &res), 0);
     cr_assert_eq(res.http_status, 403, "ListObjectsV2 answered %ld", res.http_status);
     cr_assert_str_eq(res.error_code, "AccessDenied");
 }

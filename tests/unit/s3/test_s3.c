@@ -249,7 +249,7 @@ Test(s3, put_to_closed_port_is_a_fast_transient_transport_error) {
     cr_assert_eq(s3_get_object(c, "orders-archive", "orders/x.json", &body, &res), -1);
     cr_assert_eq(s3_result_is_transient(&res), 1);
     cr_assert_eq(s3_delete_object(c, "orders-archive", "orders/x.json", &res), -1);
-    cr_assert_eq(s3_list_objects(c, "orders-archive", "orders/", &body, &res), -1);
+    cr_assert_eq(s3_list_objects(c, "orders-archive", "orders/", NULL, &body, &res), -1);
     cr_assert_eq(s3_head_bucket(c, "orders-archive", &res), -1);
     cr_assert_eq(s3_result_is_transient(&res), 1);
     cr_assert_eq(body.len, 0);

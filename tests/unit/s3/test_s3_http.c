@@ -216,18 +216,26 @@ Test(s3_http, list_sends_a_sorted_encoded_query) {
     strbuf_init(&xml, 4096);
     s3_http_reply(0, 200, NULL, answer);
     s3_http_reply(1, 200, NULL, answer);
+    s3_http_reply(2, 200, NULL, answer);
     s3_http_start(5000);
-    cr_assert_eq(
-        s3_list_objects(s3_http_client, "orders-archive", "orders/2024/c 1+", &xml, &s3_http_res),
-        0);
+    cr_assert_eq(s3_list_objects(s3_http_client, "orders-archive", "orders/2024/c 1+", NULL, &xml,
+                                 &s3_http_res),
+                 0);
     cr_assert_str_eq(strbuf_str(&xml), answer);
-    cr_assert_eq(s3_list_objects(s3_http_client, "orders-archive", NULL, NULL, &s3_http_res), 0);
+    cr_assert_eq(s3_list_objects(s3_http_client, "orders-archive", NULL, NULL, NULL, &s3_http_res),
+                 0);
+    cr_assert_eq(
+        s3_list_objects(s3_http_client, "orders-archive", "o/", "o/a b/c.json", NULL, &s3_http_res),
+        0);
     s3_fake_stop(&s3_http_srv);
     cr_assert_str_eq(s3_http_srv.requests[0].target,
                      "/orders-archive?list-type=2&prefix=orders%2F2024%2Fc%201%2B");
     cr_assert_str_eq(s3_http_srv.requests[1].target, "/orders-archive?list-type=2");
+    cr_assert_str_eq(s3_http_srv.requests[2].target,
+                     "/orders-archive?list-type=2&prefix=o%2F&start-after=o%2Fa%20b%2Fc.json");
     s3_http_assert_signed(0);
     s3_http_assert_signed(1);
+    s3_http_assert_signed(2);
     strbuf_release(&xml);
 }
 
