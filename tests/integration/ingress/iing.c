@@ -18,6 +18,7 @@
 #include "../../../services/ingress-auth/redis_keys.h"
 #include "../../../services/ordersctl/sign.h"
 #include "../support/itest_env.h"
+#include "../support/itest_publisher.h"
 #include "kafka_conf.h"
 
 /* ---- processes ------------------------------------------------------------- */
@@ -25,21 +26,8 @@
 void iing_start_publisher(struct iing_stack *s) {
     char v[512];
     if (!s->pub.name[0]) {
-        char unique[64];
-        itest_proc_init(&s->pub, "publisher");
-        itest_proc_secret(&s->pub, "PUBLISHER_INTERNAL_TOKEN", "token", IING_TOKEN);
-        itest_proc_secret(&s->pub, "KAFKA_PASSWORD", "password",
-                          itest_env("KAFKA_PUBLISHER_PASSWORD"));
-        itest_unique("iing", unique, sizeof unique);
-        snprintf(s->txn_id, sizeof s->txn_id, "%s%s", itest_env("KAFKA_TRANSACTIONAL_ID_PREFIX"),
-                 unique);
-        itest_proc_setenv(&s->pub, "KAFKA_USERNAME", itest_env("KAFKA_PUBLISHER_USER"));
-        itest_proc_setenv(&s->pub, "PUBLISHER_TRANSACTIONAL_ID", s->txn_id);
-        itest_proc_setenv(&s->pub, "PUBLISHER_FILTERS", NULL);
-        snprintf(v, sizeof v, "billing=%s,archive=%s", itest_env("KAFKA_TOPIC_BILLING"),
-                 itest_env("KAFKA_TOPIC_ARCHIVE"));
-        itest_proc_setenv(&s->pub, "PUBLISHER_SUBSCRIPTIONS", v);
-        itest_env("KAFKA_BOOTSTRAP");
+        itest_publisher_prepare(&s->pub, IING_TOKEN, itest_env("KAFKA_TOPIC_BILLING"),
+                                itest_env("KAFKA_TOPIC_ARCHIVE"), s->txn_id, sizeof s->txn_id);
         s->pub_port = itest_free_port();
         s->pub.admin_port = itest_free_port();
         snprintf(v, sizeof v, "%d", s->pub_port);

@@ -23,6 +23,7 @@
 
 #include "../support/itest_env.h"
 #include "../support/itest_proc.h"
+#include "../support/itest_publisher.h"
 #include "crypto.h"
 #include "kafka_conf.h"
 #include "strbuf.h"
@@ -78,22 +79,9 @@ static const char *ipub_topic(int t) {
  * /readyz answers 200, i.e. init_transactions completed. */
 static void ipub_start(struct ipub_proc *p) {
     char v[512];
-    if (!p->proc.name[0]) {
-        char unique[64];
-        itest_proc_init(&p->proc, "publisher");
-        itest_proc_secret(&p->proc, "PUBLISHER_INTERNAL_TOKEN", "token", IPUB_TOKEN);
-        itest_proc_secret(&p->proc, "KAFKA_PASSWORD", "password",
-                          itest_env("KAFKA_PUBLISHER_PASSWORD"));
-        itest_unique("itest", unique, sizeof unique);
-        snprintf(p->txn_id, sizeof p->txn_id, "%s%s", itest_env("KAFKA_TRANSACTIONAL_ID_PREFIX"),
-                 unique);
-        itest_proc_setenv(&p->proc, "KAFKA_USERNAME", itest_env("KAFKA_PUBLISHER_USER"));
-        itest_proc_setenv(&p->proc, "PUBLISHER_TRANSACTIONAL_ID", p->txn_id);
-        itest_proc_setenv(&p->proc, "PUBLISHER_FILTERS", NULL);
-        snprintf(v, sizeof v, "%s=%s,%s=%s", "billing", ipub_topic(0), "archive", ipub_topic(1));
-        itest_proc_setenv(&p->proc, "PUBLISHER_SUBSCRIPTIONS", v);
-        itest_env("KAFKA_BOOTSTRAP");
-    }
+    if (!p->proc.name[0])
+        itest_publisher_prepare(&p->proc, IPUB_TOKEN, ipub_topic(0), ipub_topic(1), p->txn_id,
+                                sizeof p->txn_id);
     p->port = itest_free_port();
     p->proc.admin_port = itest_free_port();
     snprintf(v, sizeof v, "%d", p->port);
