@@ -12,6 +12,7 @@
 
 #include "../../../services/publisher/cloudevents.h"
 #include "../support/itest_env.h"
+#include "../support/itest_kafka.h"
 #include "../support/itest_s3.h"
 #include "crypto.h"
 #include "dlq.h"
@@ -78,18 +79,6 @@ char *iarc_expected_doc(const struct iarc_order *o) {
 
 /* ---- Kafka -------------------------------------------------------------- */
 
-static struct kafka_settings iarc_kafka(const char *user_var, const char *pass_var) {
-    struct kafka_settings s = {
-        .bootstrap = itest_env("KAFKA_BOOTSTRAP"),
-        .security_protocol = "SASL_PLAINTEXT",
-        .sasl_mechanism = itest_env("KAFKA_SASL_MECHANISM"),
-        .username = itest_env(user_var),
-        .password = itest_env(pass_var),
-        .client_id = "itest-archive",
-    };
-    return s;
-}
-
 static void iarc_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     (void)rk;
     (void)opaque;
@@ -103,7 +92,7 @@ static void iarc_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
 
 void iarc_produce(struct iarc_order *o, size_t n, int32_t partition) {
     char err[512], txn[128], unique[64];
-    struct kafka_settings s = iarc_kafka("KAFKA_PUBLISHER_USER", "KAFKA_PUBLISHER_PASSWORD");
+    struct kafka_settings s = itest_kafka_settings("PUBLISHER", "itest-archive");
     snprintf(txn, sizeof txn, "%s%s", itest_env("KAFKA_TRANSACTIONAL_ID_PREFIX"),
              itest_unique("itest-archive", unique, sizeof unique));
     rd_kafka_conf_t *conf = kafka_conf_producer(&s, txn, err, sizeof err);
@@ -168,7 +157,7 @@ void iarc_produce_raw(const char *key, const char *value, rd_kafka_headers_t *he
                       int32_t *partition, int64_t *offset) {
     char err[512];
     int64_t where[2] = {-1, -1};
-    struct kafka_settings s = iarc_kafka("KAFKA_ADMIN_USER", "KAFKA_ADMIN_PASSWORD");
+    struct kafka_settings s = itest_kafka_settings("ADMIN", "itest-archive");
     rd_kafka_conf_t *conf = kafka_conf_producer(&s, NULL, err, sizeof err);
     cr_assert_not_null(conf, "%s", err);
     rd_kafka_conf_set_dr_msg_cb(conf, iarc_raw_dr);
@@ -188,7 +177,7 @@ void iarc_produce_raw(const char *key, const char *value, rd_kafka_headers_t *he
 
 static rd_kafka_t *iarc_admin_consumer(void) {
     char err[512], group[96];
-    struct kafka_settings s = iarc_kafka("KAFKA_ADMIN_USER", "KAFKA_ADMIN_PASSWORD");
+    struct kafka_settings s = itest_kafka_settings("ADMIN", "itest-archive");
     itest_unique("itest-archive", group, sizeof group);
     rd_kafka_conf_t *conf = kafka_conf_consumer(&s, group, err, sizeof err);
     cr_assert_not_null(conf, "%s", err);

@@ -14,6 +14,7 @@
 
 #include "../../../services/publisher/cloudevents.h"
 #include "../support/itest_env.h"
+#include "../support/itest_kafka.h"
 #include "crypto.h"
 #include "kafka_conf.h"
 #include "strbuf.h"
@@ -83,16 +84,6 @@ struct ibill_order *ibill_orders_make(const char *client_id, size_t n) {
     return o;
 }
 
-static void ibill_kafka_settings(struct kafka_settings *s, const char *user_var,
-                                 const char *password_var) {
-    memset(s, 0, sizeof *s);
-    s->bootstrap = itest_env("KAFKA_BOOTSTRAP");
-    s->security_protocol = "SASL_PLAINTEXT";
-    s->sasl_mechanism = itest_env("KAFKA_SASL_MECHANISM");
-    s->username = itest_env(user_var);
-    s->password = itest_env(password_var);
-}
-
 static void ibill_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     (void)rk;
     (void)opaque;
@@ -107,7 +98,7 @@ void ibill_produce(const char *client_id, struct ibill_order *o, size_t from, si
                    size_t per_txn, int32_t partition) {
     char err[512], txn[96], unique[48];
     struct kafka_settings s;
-    ibill_kafka_settings(&s, "KAFKA_PUBLISHER_USER", "KAFKA_PUBLISHER_PASSWORD");
+    s = itest_kafka_settings("PUBLISHER", "itest-billing");
     itest_unique("ibill", unique, sizeof unique);
     snprintf(txn, sizeof txn, "%s%s", itest_env("KAFKA_TRANSACTIONAL_ID_PREFIX"), unique);
     rd_kafka_conf_t *conf = kafka_conf_producer(&s, txn, err, sizeof err);
@@ -161,7 +152,7 @@ int64_t ibill_produce_raw(const char *key, const char *value, const char *const 
     char err[512];
     struct kafka_settings s;
     struct ibill_order slot = {.offset = -1};
-    ibill_kafka_settings(&s, "KAFKA_ADMIN_USER", "KAFKA_ADMIN_PASSWORD");
+    s = itest_kafka_settings("ADMIN", "itest-billing");
     rd_kafka_conf_t *conf = kafka_conf_producer(&s, NULL, err, sizeof err);
     cr_assert_not_null(conf, "%s", err);
     rd_kafka_conf_set_dr_msg_cb(conf, ibill_dr);
@@ -330,7 +321,7 @@ int64_t ibill_end_offset(const char *topic, int32_t partition) {
     char err[512];
     struct kafka_settings s;
     int64_t lo = 0, hi = 0;
-    ibill_kafka_settings(&s, "KAFKA_ADMIN_USER", "KAFKA_ADMIN_PASSWORD");
+    s = itest_kafka_settings("ADMIN", "itest-billing");
     rd_kafka_conf_t *conf = kafka_conf_base(&s, err, sizeof err);
     cr_assert_not_null(conf, "%s", err);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../support/itest_env.h"
+#include "../support/itest_kafka.h"
 #include "../support/itest_proc.h"
 #include "billing_itest.h"
 #include "dlq.h"
@@ -176,18 +177,7 @@ static rd_kafka_message_t *tb_find_dead_letter(rd_kafka_t *rk, int64_t offset) {
 }
 
 static rd_kafka_t *tb_dlq_reader(const char *topic, int64_t from) {
-    char err[512], group[64];
-    struct kafka_settings s = {.bootstrap = itest_env("KAFKA_BOOTSTRAP"),
-                               .security_protocol = "SASL_PLAINTEXT",
-                               .sasl_mechanism = itest_env("KAFKA_SASL_MECHANISM"),
-                               .username = itest_env("KAFKA_ADMIN_USER"),
-                               .password = itest_env("KAFKA_ADMIN_PASSWORD")};
-    itest_unique("itest-dlq", group, sizeof group);
-    rd_kafka_conf_t *conf = kafka_conf_consumer(&s, group, err, sizeof err);
-    cr_assert_not_null(conf, "%s", err);
-    cr_assert_eq(rd_kafka_conf_set(conf, "log_level", "2", err, sizeof err), RD_KAFKA_CONF_OK);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-    cr_assert_not_null(rk, "%s", err);
+    rd_kafka_t *rk = itest_kafka_consumer("ADMIN", "itest-dlq", 0);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, topic, 0)->offset = from;
     cr_assert_eq(rd_kafka_assign(rk, l), RD_KAFKA_RESP_ERR_NO_ERROR);

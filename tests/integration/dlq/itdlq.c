@@ -7,24 +7,12 @@
 #include <string.h>
 
 #include "../support/itest_env.h"
+#include "../support/itest_kafka.h"
 #include "../../../services/ordersctl/args.h"
 #include "dlq.h"
 
 struct kafka_settings itdlq_settings(const char *who) {
-    static char user_var[4][64], pass_var[4][64];
-    static int next;
-    int i = next++ % 4;
-    snprintf(user_var[i], sizeof user_var[i], "KAFKA_%s_USER", who);
-    snprintf(pass_var[i], sizeof pass_var[i], "KAFKA_%s_PASSWORD", who);
-    struct kafka_settings s = {
-        .bootstrap = itest_env("KAFKA_BOOTSTRAP"),
-        .security_protocol = "SASL_PLAINTEXT",
-        .sasl_mechanism = itest_env("KAFKA_SASL_MECHANISM"),
-        .username = itest_env(user_var[i]),
-        .password = itest_env(pass_var[i]),
-        .client_id = "itest-dlq",
-    };
-    return s;
+    return itest_kafka_settings(who, "itest-dlq");
 }
 
 static void itdlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {

@@ -10,6 +10,7 @@
 #include "../archive/iarc.h"
 #include "../billing/billing_itest.h"
 #include "../support/itest_env.h"
+#include "../support/itest_kafka.h"
 #include "dlq.h"
 #include "e2e.h"
 #include "kafka_conf.h"
@@ -48,22 +49,7 @@ static const char *e2e_dlq_topic(int t, char *buf, size_t len) {
 }
 
 static rd_kafka_t *e2e_admin_consumer(void) {
-    char err[512], group[96];
-    struct kafka_settings s = {
-        .bootstrap = itest_env("KAFKA_BOOTSTRAP"),
-        .security_protocol = "SASL_PLAINTEXT",
-        .sasl_mechanism = itest_env("KAFKA_SASL_MECHANISM"),
-        .username = itest_env("KAFKA_ADMIN_USER"),
-        .password = itest_env("KAFKA_ADMIN_PASSWORD"),
-        .client_id = "itest-e2e",
-    };
-    itest_unique("itest-e2e", group, sizeof group);
-    rd_kafka_conf_t *conf = kafka_conf_consumer(&s, group, err, sizeof err);
-    cr_assert_not_null(conf, "%s", err);
-    cr_assert_eq(rd_kafka_conf_set(conf, "log_level", "2", err, sizeof err), RD_KAFKA_CONF_OK);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-    cr_assert_not_null(rk, "%s", err);
-    return rk;
+    return itest_kafka_consumer("ADMIN", "itest-e2e", 0);
 }
 
 void e2e_dlq_mark(struct e2e_dlq_mark *m) {

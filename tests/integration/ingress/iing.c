@@ -18,6 +18,7 @@
 #include "../../../services/ingress-auth/redis_keys.h"
 #include "../../../services/ordersctl/sign.h"
 #include "../support/itest_env.h"
+#include "../support/itest_kafka.h"
 #include "../support/itest_publisher.h"
 #include "kafka_conf.h"
 
@@ -269,22 +270,7 @@ static const char *iing_topic(int t) {
 }
 
 static rd_kafka_t *iing_consumer(void) {
-    char err[512], group[96];
-    struct kafka_settings s = {
-        .bootstrap = itest_env("KAFKA_BOOTSTRAP"),
-        .security_protocol = "SASL_PLAINTEXT",
-        .sasl_mechanism = itest_env("KAFKA_SASL_MECHANISM"),
-        .username = itest_env("KAFKA_ADMIN_USER"),
-        .password = itest_env("KAFKA_ADMIN_PASSWORD"),
-        .client_id = "itest-ingress",
-    };
-    itest_unique("itest-ingress", group, sizeof group);
-    rd_kafka_conf_t *conf = kafka_conf_consumer(&s, group, err, sizeof err);
-    cr_assert_not_null(conf, "%s", err);
-    cr_assert_eq(rd_kafka_conf_set(conf, "log_level", "2", err, sizeof err), RD_KAFKA_CONF_OK);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-    cr_assert_not_null(rk, "%s", err);
-    return rk;
+    return itest_kafka_consumer("ADMIN", "itest-ingress", 0);
 }
 
 void iing_offsets_capture(struct iing_offsets *off) {

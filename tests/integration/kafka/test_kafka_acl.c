@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../support/itest_env.h"
+#include "../support/itest_kafka.h"
 #include "kafka_conf.h"
 
 #define KACL_TIMEOUT_MS 20000
@@ -31,18 +32,7 @@ static void kacl_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque
 }
 
 static struct kafka_settings kacl_settings(const char *who) {
-    static char user_var[64], pass_var[64];
-    snprintf(user_var, sizeof user_var, "KAFKA_%s_USER", who);
-    snprintf(pass_var, sizeof pass_var, "KAFKA_%s_PASSWORD", who);
-    struct kafka_settings s = {
-        .bootstrap = itest_env("KAFKA_BOOTSTRAP"),
-        .security_protocol = "SASL_PLAINTEXT",
-        .sasl_mechanism = itest_env("KAFKA_SASL_MECHANISM"),
-        .username = itest_env(user_var),
-        .password = itest_env(pass_var),
-        .client_id = "itest-acl",
-    };
-    return s;
+    return itest_kafka_settings(who, "itest-acl");
 }
 
 /* Produces one record as user `who` to `topic`; returns the delivery result. */

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../support/itest_env.h"
+#include "../support/itest_kafka.h"
 #include "../support/itest_proc.h"
 #include "../support/itest_publisher.h"
 #include "crypto.h"
@@ -224,28 +225,7 @@ static double ipub_post_all(struct ipub_proc *p, struct ipub_order *o, size_t n,
 
 /* A consumer as the admin user; read_committed unless `uncommitted`. */
 static rd_kafka_t *ipub_consumer_iso(int uncommitted) {
-    char err[512], group[96];
-    struct kafka_settings s = {
-        .bootstrap = itest_env("KAFKA_BOOTSTRAP"),
-        .security_protocol = "SASL_PLAINTEXT",
-        .sasl_mechanism = itest_env("KAFKA_SASL_MECHANISM"),
-        .username = itest_env("KAFKA_ADMIN_USER"),
-        .password = itest_env("KAFKA_ADMIN_PASSWORD"),
-        .client_id = "itest-publisher",
-    };
-    itest_unique("itest-publisher", group, sizeof group);
-    rd_kafka_conf_t *conf = kafka_conf_consumer(&s, group, err, sizeof err);
-    cr_assert_not_null(conf, "%s", err);
-    /* Errors surface through message errors and assertions; the default
-     * logger's transient close-time noise would only clutter the output. */
-    cr_assert_eq(rd_kafka_conf_set(conf, "log_level", "2", err, sizeof err), RD_KAFKA_CONF_OK);
-    if (uncommitted)
-        cr_assert_eq(
-            rd_kafka_conf_set(conf, "isolation.level", "read_uncommitted", err, sizeof err),
-            RD_KAFKA_CONF_OK, "%s", err);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-    cr_assert_not_null(rk, "%s", err);
-    return rk;
+    return itest_kafka_consumer("ADMIN", "itest-publisher", uncommitted);
 }
 
 static rd_kafka_t *ipub_consumer(void) {
