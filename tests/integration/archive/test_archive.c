@@ -84,6 +84,7 @@ Test(archive, one_object_per_order_with_exact_bytes) {
 Test(archive, sigkill_three_times_loses_nothing) {
     size_t n = iarc_n();
     struct iarc_order *o = iarc_make_orders(n, IARC_CLIENTS, "arc-kill");
+    int64_t dlq0 = iarc_dlq_end();
     iarc_produce(o, n, -1);
     for (int k = 1; k <= 3; k++) {
         iarc_archive_start(&iarc_p, "object");
@@ -99,6 +100,7 @@ Test(archive, sigkill_three_times_loses_nothing) {
     iarc_archive_start(&iarc_p, "object");
     iarc_wait_all(o, n, IARC_WAIT_MS);
     iarc_verify_objects(o, n);
+    cr_assert_eq(iarc_dlq_count_prefix(dlq0, iarc_tag(o)), 0, "a crash is not poison");
     iarc_stop_clean();
     free(o);
 }

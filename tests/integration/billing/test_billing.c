@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../dlq/itdlq.h"
 #include "../support/itest_env.h"
 #include "../support/itest_kafka.h"
 #include "../support/itest_proc.h"
@@ -71,6 +72,12 @@ Test(billing, stores_every_order_exactly_once_field_for_field) {
 /* (2) SIGKILL three times while draining: still every order exactly once. */
 Test(billing, survives_three_sigkills_without_loss_or_duplicates) {
     size_t n = ibill_n(10000);
+    char dlq_topic[256], prefix[96];
+    snprintf(dlq_topic, sizeof dlq_topic, "%s%s", itest_env("KAFKA_TOPIC_BILLING"),
+             DLQ_TOPIC_SUFFIX);
+    snprintf(prefix, sizeof prefix, "%s/", tb_client);
+    int64_t dlq_start[ITDLQ_MAX_PARTS];
+    itdlq_end_offsets(dlq_topic, dlq_start);
     tb_orders = ibill_orders_make(tb_client, n);
     ibill_produce(tb_client, tb_orders, 0, n, 250, -1);
     ibill_prepare(&tb_proc);
@@ -96,6 +103,10 @@ Test(billing, survives_three_sigkills_without_loss_or_duplicates) {
      * trusting Kafka's asynchronously committed offsets would). */
     cr_assert_eq(
         ibill_metric(tb_proc.admin_port, "orders_billing_records_total{result=\"duplicate\"}"), 0);
+    struct itdlq_rec r[ITDLQ_MAX_RECS];
+    int dead = itdlq_read_since(dlq_topic, dlq_start, prefix, r);
+    itdlq_recs_free(r, dead);
+    cr_assert_eq(dead, 0, "a crash is not poison: %d dead letters", dead);
 }
 
 /* Runs a stack script from the repository root (the tests' cwd). */
@@ -177,7 +188,7 @@ static rd_kafka_message_t *tb_find_dead_letter(rd_kafka_t *rk, int64_t offset) {
 }
 
 static rd_kafka_t *tb_dlq_reader(const char *topic, int64_t from) {
-    rd_kafka_t *rk = itest_kafka_consumer("ADMIN", "itest-dlq", 0);
+    rd_kafka_t *rk = itest_kafka_consumer("ADMIN", "itest-dlq", NULL, 0);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, topic, 0)->offset = from;
     cr_assert_eq(rd_kafka_assign(rk, l), RD_KAFKA_RESP_ERR_NO_ERROR);

@@ -70,22 +70,10 @@ rd_kafka_headers_t *itdlq_ce_headers(const char *client_id, const char *order_id
 }
 
 static rd_kafka_t *itdlq_consumer_iso(const char *who, int read_uncommitted) {
-    struct kafka_settings s = itdlq_settings(who);
-    char err[512], group[96];
     /* Even in assign mode librdkafka looks up the group's coordinator, so
      * a service user needs its own group (only the admin may pick any). */
-    if (strcmp(who, "BILLING") == 0)
-        snprintf(group, sizeof group, "%s", itest_env("KAFKA_GROUP_BILLING"));
-    else
-        itest_unique("itdlq", group, sizeof group);
-    rd_kafka_conf_t *conf = kafka_conf_consumer(&s, group, err, sizeof err);
-    cr_assert(conf, "%s", err);
-    if (read_uncommitted)
-        cr_assert_eq(
-            rd_kafka_conf_set(conf, "isolation.level", "read_uncommitted", err, sizeof err),
-            RD_KAFKA_CONF_OK, "%s", err);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-    cr_assert(rk, "%s", err);
+    const char *group = strcmp(who, "BILLING") == 0 ? itest_env("KAFKA_GROUP_BILLING") : NULL;
+    rd_kafka_t *rk = itest_kafka_consumer(who, "itest-dlq", group, read_uncommitted);
     rd_kafka_poll_set_consumer(rk);
     return rk;
 }

@@ -49,7 +49,7 @@ static const char *e2e_dlq_topic(int t, char *buf, size_t len) {
 }
 
 static rd_kafka_t *e2e_admin_consumer(void) {
-    return itest_kafka_consumer("ADMIN", "itest-e2e", 0);
+    return itest_kafka_consumer("ADMIN", "itest-e2e", NULL, 0);
 }
 
 void e2e_dlq_mark(struct e2e_dlq_mark *m) {

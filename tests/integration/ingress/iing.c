@@ -270,7 +270,7 @@ static const char *iing_topic(int t) {
 }
 
 static rd_kafka_t *iing_consumer(void) {
-    return itest_kafka_consumer("ADMIN", "itest-ingress", 0);
+    return itest_kafka_consumer("ADMIN", "itest-ingress", NULL, 0);
 }
 
 void iing_offsets_capture(struct iing_offsets *off) {

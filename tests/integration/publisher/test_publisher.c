@@ -225,7 +225,7 @@ static double ipub_post_all(struct ipub_proc *p, struct ipub_order *o, size_t n,
 
 /* A consumer as the admin user; read_committed unless `uncommitted`. */
 static rd_kafka_t *ipub_consumer_iso(int uncommitted) {
-    return itest_kafka_consumer("ADMIN", "itest-publisher", uncommitted);
+    return itest_kafka_consumer("ADMIN", "itest-publisher", NULL, uncommitted);
 }
 
 static rd_kafka_t *ipub_consumer(void) {

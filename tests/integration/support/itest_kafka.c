@@ -22,10 +22,12 @@ struct kafka_settings itest_kafka_settings(const char *who, const char *client_i
     return s;
 }
 
-rd_kafka_t *itest_kafka_consumer(const char *who, const char *tag, int read_uncommitted) {
-    char err[512], group[128];
+rd_kafka_t *itest_kafka_consumer(const char *who, const char *tag, const char *group,
+                                 int read_uncommitted) {
+    char err[512], unique[128];
     struct kafka_settings s = itest_kafka_settings(who, tag);
-    itest_unique(tag, group, sizeof group);
+    if (!group)
+        group = itest_unique(tag, unique, sizeof unique);
     rd_kafka_conf_t *conf = kafka_conf_consumer(&s, group, err, sizeof err);
     cr_assert_not_null(conf, "%s", err);
     cr_assert_eq(rd_kafka_conf_set(conf, "log_level", "2", err, sizeof err), RD_KAFKA_CONF_OK);
