@@ -425,3 +425,8 @@ int cfg_one_of(const char *value, const char *const *set, char *err, size_t errl
     strbuf_release(&sb);
     return -1;
 }
+
+int cfg_log_level_ok(const char *value, char *err, size_t errlen) {
+    static const char *const set[] = {"debug", "info", "warn", "error", NULL};
+    return cfg_one_of(value, set, err, errlen);
+}

@@ -103,4 +103,22 @@ void cfg_usage(const struct cfg_var *vars, size_t n, FILE *out);
  *   } */
 int cfg_one_of(const char *value, const char *const *set, char *err, size_t errlen);
 
+/* Validator of LOG_LEVEL: the names log_init accepts. */
+int cfg_log_level_ok(const char *value, char *err, size_t errlen);
+
+/* Table entries every service has, for its config struct c (members
+ * admin_bind, admin_port, log_level): <prefix>_ADMIN_BIND and
+ * <prefix>_ADMIN_PORT of the admin server (/healthz /readyz /metrics), and
+ * LOG_LEVEL. */
+// clang-format off
+#define CFG_ADMIN_VARS(c, prefix, default_port)                                                     \
+    {.name = prefix "_ADMIN_BIND", .type = CFG_STRING, .def = "127.0.0.1", .dest = &(c)->admin_bind, \
+     .help = "numeric address of /healthz /readyz /metrics"},                                      \
+    {.name = prefix "_ADMIN_PORT", .type = CFG_PORT, .def = default_port, .dest = &(c)->admin_port, \
+     .help = "admin port"}
+#define CFG_LOG_LEVEL_VAR(c)                                                                        \
+    {.name = "LOG_LEVEL", .type = CFG_STRING, .def = "info", .dest = &(c)->log_level,               \
+     .validate = cfg_log_level_ok, .help = "debug, info, warn or error"}
+// clang-format on
+
 #endif

@@ -10,11 +10,6 @@
 
 #define ARCHIVE_CONFIG_NVARS 28
 
-static int archive_config_level_ok(const char *v, char *err, size_t errlen) {
-    static const char *const set[] = {"debug", "info", "warn", "error", NULL};
-    return cfg_one_of(v, set, err, errlen);
-}
-
 static int archive_config_mode_ok(const char *v, char *err, size_t errlen) {
     static const char *const set[] = {"object", "batch", NULL};
     return cfg_one_of(v, set, err, errlen);
@@ -26,16 +21,7 @@ static size_t archive_config_table(struct archive_config *c, struct cfg_var *var
     if (!c)
         c = &dummy;
     const struct cfg_var table[ARCHIVE_CONFIG_NVARS] = {
-        {.name = "ARCHIVE_ADMIN_BIND",
-         .type = CFG_STRING,
-         .def = "127.0.0.1",
-         .dest = &c->admin_bind,
-         .help = "numeric address of /healthz /readyz /metrics"},
-        {.name = "ARCHIVE_ADMIN_PORT",
-         .type = CFG_PORT,
-         .def = "18111",
-         .dest = &c->admin_port,
-         .help = "admin port"},
+        CFG_ADMIN_VARS(c, "ARCHIVE", "18111"),
         KAFKA_CFG_VARS(c, "archive"),
         {.name = "ARCHIVE_TOPIC",
          .type = CFG_STRING,
@@ -152,12 +138,7 @@ static size_t archive_config_table(struct archive_config *c, struct cfg_var *var
          .max = 3600000,
          .dest = &c->session_timeout_ms,
          .help = "Kafka session.timeout.ms: how soon a crashed member's partitions move on"},
-        {.name = "LOG_LEVEL",
-         .type = CFG_STRING,
-         .def = "info",
-         .dest = &c->log_level,
-         .validate = archive_config_level_ok,
-         .help = "debug, info, warn or error"},
+        CFG_LOG_LEVEL_VAR(c),
     };
     memcpy(vars, table, sizeof table);
     return ARCHIVE_CONFIG_NVARS;

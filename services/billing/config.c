@@ -11,11 +11,6 @@
 #define BILLING_CONFIG_NVARS 26
 #define BILLING_TOPIC_MAX 245 /* Kafka's 249 minus the ".dlq" of the DLQ */
 
-static int billing_config_level_ok(const char *v, char *err, size_t errlen) {
-    static const char *const set[] = {"debug", "info", "warn", "error", NULL};
-    return cfg_one_of(v, set, err, errlen);
-}
-
 static int billing_config_sslmode_ok(const char *v, char *err, size_t errlen) {
     static const char *const set[] = {"disable",   "allow",       "prefer", "require",
                                       "verify-ca", "verify-full", NULL};
@@ -41,16 +36,7 @@ static size_t billing_config_table(struct billing_config *c, struct cfg_var *var
     if (!c)
         c = &dummy;
     const struct cfg_var table[BILLING_CONFIG_NVARS] = {
-        {.name = "BILLING_ADMIN_BIND",
-         .type = CFG_STRING,
-         .def = "127.0.0.1",
-         .dest = &c->admin_bind,
-         .help = "numeric address of /healthz /readyz /metrics"},
-        {.name = "BILLING_ADMIN_PORT",
-         .type = CFG_PORT,
-         .def = "18101",
-         .dest = &c->admin_port,
-         .help = "admin port"},
+        CFG_ADMIN_VARS(c, "BILLING", "18101"),
         KAFKA_CFG_VARS(c, "billing"),
         {.name = "BILLING_TOPIC",
          .type = CFG_STRING,
@@ -158,12 +144,7 @@ static size_t billing_config_table(struct billing_config *c, struct cfg_var *var
          .max = 300000,
          .dest = &c->session_timeout_ms,
          .help = "group session timeout: how soon a crashed member's partitions move"},
-        {.name = "LOG_LEVEL",
-         .type = CFG_STRING,
-         .def = "info",
-         .dest = &c->log_level,
-         .validate = billing_config_level_ok,
-         .help = "debug, info, warn or error"},
+        CFG_LOG_LEVEL_VAR(c),
     };
     memcpy(vars, table, sizeof table);
     return BILLING_CONFIG_NVARS;

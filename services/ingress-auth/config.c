@@ -10,11 +10,6 @@
 
 #define INGRESS_CONFIG_NVARS 24
 
-static int ingress_config_level_ok(const char *v, char *err, size_t errlen) {
-    static const char *const set[] = {"debug", "info", "warn", "error", NULL};
-    return cfg_one_of(v, set, err, errlen);
-}
-
 int ingress_config_policy_ok(const char *v, char *err, size_t errlen) {
     static const char *const set[] = {"fail-open", "fail-closed", NULL};
     return cfg_one_of(v, set, err, errlen);
@@ -59,16 +54,7 @@ static size_t ingress_config_table(struct ingress_config *c, struct cfg_var *var
          .def = "18080",
          .dest = &c->port,
          .help = "port of POST /orders"},
-        {.name = "INGRESS_ADMIN_BIND",
-         .type = CFG_STRING,
-         .def = "127.0.0.1",
-         .dest = &c->admin_bind,
-         .help = "numeric address of /healthz /readyz /metrics"},
-        {.name = "INGRESS_ADMIN_PORT",
-         .type = CFG_PORT,
-         .def = "18081",
-         .dest = &c->admin_port,
-         .help = "admin port"},
+        CFG_ADMIN_VARS(c, "INGRESS", "18081"),
         {.name = "INGRESS_CLIENTS_FILE",
          .type = CFG_STRING,
          .dest = &c->clients_file,
@@ -188,12 +174,7 @@ static size_t ingress_config_table(struct ingress_config *c, struct cfg_var *var
          .max = 300000,
          .dest = &c->drain_timeout_ms,
          .help = "on SIGTERM: time to finish requests in flight"},
-        {.name = "LOG_LEVEL",
-         .type = CFG_STRING,
-         .def = "info",
-         .dest = &c->log_level,
-         .validate = ingress_config_level_ok,
-         .help = "debug, info, warn or error"},
+        CFG_LOG_LEVEL_VAR(c),
     };
     memcpy(vars, table, sizeof table);
     return INGRESS_CONFIG_NVARS;

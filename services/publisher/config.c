@@ -13,11 +13,6 @@
 #define PUBLISHER_CONFIG_NVARS 25
 #define PUBLISHER_TXN_PREFIX "publisher-"
 
-static int publisher_config_level_ok(const char *v, char *err, size_t errlen) {
-    static const char *const set[] = {"debug", "info", "warn", "error", NULL};
-    return cfg_one_of(v, set, err, errlen);
-}
-
 static int publisher_config_token_ok(const char *v, char *err, size_t errlen) {
     if (strlen(v) < 16) {
         snprintf(err, errlen, "is shorter than 16 bytes");
@@ -43,16 +38,7 @@ static size_t publisher_config_table(struct publisher_config *c, struct cfg_var 
          .def = "18090",
          .dest = &c->port,
          .help = "port of POST /v1/publish"},
-        {.name = "PUBLISHER_ADMIN_BIND",
-         .type = CFG_STRING,
-         .def = "127.0.0.1",
-         .dest = &c->admin_bind,
-         .help = "numeric address of /healthz /readyz /metrics"},
-        {.name = "PUBLISHER_ADMIN_PORT",
-         .type = CFG_PORT,
-         .def = "18091",
-         .dest = &c->admin_port,
-         .help = "admin port"},
+        CFG_ADMIN_VARS(c, "PUBLISHER", "18091"),
         {.name = "PUBLISHER_INTERNAL_TOKEN",
          .type = CFG_STRING,
          .dest = &c->token,
@@ -143,12 +129,7 @@ static size_t publisher_config_table(struct publisher_config *c, struct cfg_var 
          .max = 300000,
          .dest = &c->drain_timeout_ms,
          .help = "on SIGTERM: time to finish queued requests"},
-        {.name = "LOG_LEVEL",
-         .type = CFG_STRING,
-         .def = "info",
-         .dest = &c->log_level,
-         .validate = publisher_config_level_ok,
-         .help = "debug, info, warn or error"},
+        CFG_LOG_LEVEL_VAR(c),
     };
     memcpy(vars, table, sizeof table);
     return PUBLISHER_CONFIG_NVARS;
