@@ -163,8 +163,7 @@ Test(archive, poison_goes_to_dlq_after_max_attempts) {
     cr_assert(d.value_len == strlen("{not json") && memcmp(d.value, "{not json", d.value_len) == 0);
     cr_assert_neq(d.error[0], '\0');
     cr_assert_eq(strlen(d.failed_at), 24, "RFC 3339 with ms: %s", d.failed_at);
-    cr_assert_geq(
-        iarc_metric(&iarc_p, "orders_archive_dlq_publishes_total{result=\"ok\"} "), 1);
+    cr_assert_geq(iarc_metric(&iarc_p, "orders_archive_dlq_publishes_total{result=\"ok\"} "), 1);
     iarc_stop_clean();
     free(o);
 }
