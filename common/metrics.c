@@ -144,6 +144,7 @@ static struct metrics_child *metrics_child_create(struct metrics_family *f,
     ch->kind = f->kind;
     ch->hash = hash;
     atomic_init(&ch->bits, metrics_d2u(0.0));
+    atomic_init(&ch->hidden, 0);
     size_t total = 1;
     for (size_t i = 0; i < f->nlabels; i++)
         total += strlen(values[i] ? values[i] : "") + 1;
@@ -407,10 +408,18 @@ struct metrics_histogram *metrics_histogram_new(struct metrics_registry *reg, co
 
 /* ---- updates ---------------------------------------------------------------- */
 
+/* An update exports a removed series again; the load keeps the hot path
+ * free of a store in the usual case. */
+static void metrics_child_show(struct metrics_child *ch) {
+    if (atomic_load_explicit(&ch->hidden, memory_order_relaxed))
+        atomic_store_explicit(&ch->hidden, 0, memory_order_relaxed);
+}
+
 void metrics_child_add(struct metrics_child *ch, double v) {
     if (!ch || ch->kind == METRICS_HISTOGRAM || isnan(v) || (ch->kind == METRICS_COUNTER && v < 0))
         return;
     metrics_atomic_add(&ch->bits, v);
+    metrics_child_show(ch);
 }
 
 void metrics_child_inc(struct metrics_child *ch) {
@@ -418,13 +427,17 @@ void metrics_child_inc(struct metrics_child *ch) {
 }
 
 void metrics_child_sub(struct metrics_child *ch, double v) {
-    if (ch && ch->kind == METRICS_GAUGE)
+    if (ch && ch->kind == METRICS_GAUGE) {
         metrics_atomic_add(&ch->bits, -v);
+        metrics_child_show(ch);
+    }
 }
 
 void metrics_child_set(struct metrics_child *ch, double v) {
-    if (ch && ch->kind == METRICS_GAUGE)
+    if (ch && ch->kind == METRICS_GAUGE) {
         atomic_store_explicit(&ch->bits, metrics_d2u(v), memory_order_relaxed);
+        metrics_child_show(ch);
+    }
 }
 
 void metrics_child_observe(struct metrics_child *ch, double v) {
@@ -440,6 +453,7 @@ void metrics_child_observe(struct metrics_child *ch, double v) {
     }
     atomic_fetch_add_explicit(&ch->buckets[lo], 1, memory_order_relaxed);
     metrics_atomic_add(&ch->bits, v);
+    metrics_child_show(ch);
 }
 
 double metrics_child_value(const struct metrics_child *ch) {
@@ -466,6 +480,22 @@ struct metrics_child *metrics_gauge_child(struct metrics_gauge *g,
 struct metrics_child *metrics_histogram_child(struct metrics_histogram *h,
                                               const char *const *label_values) {
     return h ? metrics_family_child(&h->f, label_values) : NULL;
+}
+
+int metrics_gauge_remove(struct metrics_gauge *g, const char *const *label_values) {
+    if (!g || g->f.fn || (g->f.nlabels && !label_values))
+        return 0;
+    struct metrics_family *f = &g->f;
+    /* Looked up, never created: removing an unknown series is a no-op. */
+    uint32_t hash = f->nlabels ? metrics_hash(f->nlabels, label_values) : 0;
+    pthread_rwlock_rdlock(&f->lock);
+    struct metrics_child *ch =
+        f->nlabels ? metrics_family_find(f, label_values, hash) : f->children[0];
+    int removed = ch && !atomic_exchange_explicit(&ch->hidden, 1, memory_order_relaxed);
+    if (ch)
+        atomic_store_explicit(&ch->bits, metrics_d2u(0.0), memory_order_relaxed);
+    pthread_rwlock_unlock(&f->lock);
+    return removed;
 }
 
 void metrics_counter_add(struct metrics_counter *c, double v, const char *const *label_values) {

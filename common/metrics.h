@@ -85,6 +85,15 @@ void metrics_gauge_set(struct metrics_gauge *g, double v, const char *const *lab
 void metrics_gauge_add(struct metrics_gauge *g, double v, const char *const *label_values);
 void metrics_gauge_sub(struct metrics_gauge *g, double v, const char *const *label_values);
 
+/* Removes the series of label_values from the exposition (e.g. the lag of
+ * a partition this process no longer owns), so no stale value stays
+ * exported. Returns 1 when a visible series was removed, 0 when there was
+ * none. The child itself stays allocated (handles cached elsewhere stay
+ * valid, memory stays bounded by the cap): its value is reset to 0 and the
+ * next update through a handle or the label values exports it again. An
+ * update racing with the removal may win or lose. */
+int metrics_gauge_remove(struct metrics_gauge *g, const char *const *label_values);
+
 /* Child handle of a gauge; same contract as metrics_counter_child. */
 struct metrics_child *metrics_gauge_child(struct metrics_gauge *g, const char *const *label_values);
 

@@ -18,6 +18,7 @@ enum metrics_kind { METRICS_COUNTER, METRICS_GAUGE, METRICS_HISTOGRAM };
 struct metrics_child {
     enum metrics_kind kind;
     _Atomic uint64_t bits;     /* double bit pattern: value, or histogram sum */
+    atomic_int hidden;         /* removed: not rendered until updated again */
     _Atomic uint64_t *buckets; /* histogram: nbounds + 1 non-cumulative counts */
     const double *bounds;      /* histogram: the family's bounds */
     size_t nbounds;

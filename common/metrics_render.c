@@ -106,6 +106,8 @@ static int metrics_render_family(struct strbuf *out, struct metrics_family *f) {
     pthread_rwlock_rdlock(&f->lock);
     for (size_t i = 0; i < f->nchildren && rc == 0; i++) {
         const struct metrics_child *ch = f->children[i];
+        if (atomic_load_explicit(&ch->hidden, memory_order_relaxed))
+            continue; /* removed (metrics_gauge_remove) */
         if (f->kind == METRICS_HISTOGRAM)
             rc = metrics_render_histogram(out, f, ch);
         else

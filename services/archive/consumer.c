@@ -6,6 +6,7 @@
 #include "kafka_conf.h"
 #include "log.h"
 #include "metrics.h"
+#include "s3.h"
 #include "sig.h"
 #include "stats.h"
 #include "strbuf.h"
@@ -21,6 +22,8 @@
 
 #define ARCHIVE_LOOP_WAIT_MS 200 /* longest idle wait; signals and records wake it earlier */
 #define ARCHIVE_CLOSE_TIMEOUT_MS 10000
+#define ARCHIVE_PROBE_MS 2000         /* idle: longest time without a word from the store */
+#define ARCHIVE_PROBE_TIMEOUT_MS 2000 /* one probe (blocks the idle loop at most this long) */
 
 struct archive_consumer {
     const struct archive_config *conf;
@@ -33,6 +36,10 @@ struct archive_consumer {
     int work_ready;
     int closed; /* rd_kafka_consumer_close done */
     atomic_int joined;
+    struct s3_client *probe; /* HEAD bucket while idle */
+    int64_t contact_ms;      /* last PUT stored or probe answered */
+    double stored_seen;      /* records_total{stored} at the last look */
+    atomic_int store_down;   /* the last probe found the store unreachable */
 };
 
 /* ---- librdkafka callbacks (all run on the loop's thread, from poll) ------ */
@@ -58,7 +65,7 @@ static void archive_consumer_error_cb(rd_kafka_t *rk, int err, const char *reaso
 static int archive_consumer_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
     struct archive_consumer *c = opaque;
     (void)rk;
-    (void)archive_stats_lag_from_json(c->stats, c->conf->topic, json, len);
+    (void)consumer_stats_lag(&c->stats->c, json, len);
     return 0; /* librdkafka frees json */
 }
 
@@ -85,7 +92,8 @@ static void archive_consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t er
 
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         for (int i = 0; i < parts->cnt; i++)
-            if (!archive_work_part_add(&c->work, parts->elems[i].partition))
+            if (!archive_work_part_add(&c->work, parts->elems[i].partition) ||
+                consumer_stats_assigned(&c->stats->c, parts->elems[i].partition) != 0)
                 LOG_ERROR("out of memory adding partition %" PRId32, parts->elems[i].partition);
         e = rd_kafka_incremental_assign(rk, parts);
         LOG_INFO("assigned %d partition(s), %zu in total", parts->cnt, c->work.nparts);
@@ -95,12 +103,16 @@ static void archive_consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t er
          * at the commit and overwrites with identical bytes */
         if (!rd_kafka_assignment_lost(rk))
             archive_work_commit(&c->work, 1);
-        for (int i = 0; i < parts->cnt; i++)
+        for (int i = 0; i < parts->cnt; i++) {
             archive_work_part_remove(&c->work, parts->elems[i].partition);
+            consumer_stats_revoked(&c->stats->c, parts->elems[i].partition);
+        }
         e = rd_kafka_incremental_unassign(rk, parts);
         LOG_INFO("revoked %d partition(s), %zu left", parts->cnt, c->work.nparts);
     } else {
         LOG_ERROR("rebalance failed: %s", rd_kafka_err2str(err));
+        for (int i = 0; i < parts->cnt; i++)
+            consumer_stats_revoked(&c->stats->c, parts->elems[i].partition);
         e = rd_kafka_incremental_unassign(rk, parts);
     }
     if (e) {
@@ -170,6 +182,7 @@ struct archive_consumer *archive_consumer_create(const struct archive_config *co
     c->stats = stats;
     c->wake[0] = c->wake[1] = -1;
     atomic_init(&c->joined, 0);
+    atomic_init(&c->store_down, 0);
     if (archive_work_init(&c->work, conf, stats) != 0) {
         snprintf(err, errlen, "out of memory");
         goto fail;
@@ -187,6 +200,18 @@ struct archive_consumer *archive_consumer_create(const struct archive_config *co
     };
     c->work.s3 = archive_s3put_create(&ss, err, errlen);
     if (!c->work.s3)
+        goto fail;
+    const struct s3_settings ps = {
+        .endpoint = conf->s3_endpoint,
+        .region = conf->s3_region,
+        .access_key = conf->s3_access_key,
+        .secret_key = conf->s3_secret_key,
+        .ca_file = conf->s3_ca_file,
+        .timeout_ms = conf->s3_timeout_ms < ARCHIVE_PROBE_TIMEOUT_MS ? (long)conf->s3_timeout_ms
+                                                                     : ARCHIVE_PROBE_TIMEOUT_MS,
+    };
+    c->probe = s3_client_create(&ps, err, errlen);
+    if (!c->probe)
         goto fail;
     const struct kafka_settings ks = KAFKA_SETTINGS_OF(conf, "archive");
     c->producer = archive_consumer_new_producer(&ks, err, errlen);
@@ -250,6 +275,7 @@ void archive_consumer_destroy(struct archive_consumer *c) {
         rd_kafka_destroy(c->producer);
     }
     archive_s3put_destroy(c->work.s3);
+    s3_client_destroy(c->probe);
     if (c->wake[0] >= 0)
         close(c->wake[0]);
     if (c->wake[1] >= 0)
@@ -307,6 +333,51 @@ static int archive_consumer_turn(struct archive_consumer *c, int timeout_ms, int
     return 0;
 }
 
+/* Idle (nothing held), no PUT would notice the store going away, so a
+ * bounded HEAD of the bucket checks it every ARCHIVE_PROBE_MS and readiness
+ * follows an outage even when no record arrives. Any answer that is not
+ * transient counts as reachable (the archive user may only PutObject, so a
+ * 403 is the normal answer), except 404: the bucket is missing. While records
+ * are held, their PUTs are the probe (failing_parts). */
+static void archive_consumer_check_store(struct archive_consumer *c) {
+    int64_t now = archive_now_ms();
+    double stored = metrics_child_value(c->stats->c.stored);
+    if (stored != c->stored_seen) { /* a PUT succeeded */
+        c->stored_seen = stored;
+        c->contact_ms = now;
+        atomic_store(&c->store_down, 0);
+    }
+    if (c->work.held > 0 || now - c->contact_ms < ARCHIVE_PROBE_MS)
+        return;
+    struct s3_result res;
+    c->contact_ms = now; /* probes are spaced by ARCHIVE_PROBE_MS either way */
+    (void)s3_head_bucket(c->probe, c->conf->s3_bucket, &res);
+    int down = s3_result_is_transient(&res) || res.http_status == 404;
+    if (down) {
+        metrics_child_inc(c->stats->c.transient);
+        if (!atomic_exchange(&c->store_down, 1))
+            LOG_WARN("object store probe failed (HTTP %ld %s): not ready until it answers",
+                     res.http_status, res.message);
+    } else if (atomic_exchange(&c->store_down, 0)) {
+        LOG_INFO("object store answers again (HTTP %ld): ready", res.http_status);
+    }
+}
+
+/* Why the consumer is not ready (NULL when it is); *failing gets the count
+ * of partitions paused by store errors. */
+static const char *archive_consumer_not_ready(struct archive_consumer *c, int *failing) {
+    *failing = atomic_load(&c->work.failing_parts);
+    if (sig_stop_requested())
+        return "draining";
+    if (!atomic_load(&c->joined))
+        return "not yet a member of the consumer group";
+    if (*failing > 0)
+        return "object store failing";
+    if (atomic_load(&c->store_down))
+        return "object store unreachable (probe failed), retrying";
+    return NULL;
+}
+
 static int archive_consumer_pending(void *ctx) {
     return archive_work_busy(ctx);
 }
@@ -323,6 +394,9 @@ int archive_consumer_run(struct archive_consumer *c) {
             rc = -1;
             break;
         }
+        int failing;
+        archive_consumer_check_store(c);
+        metrics_child_set(c->stats->c.ready, archive_consumer_not_ready(c, &failing) ? 0 : 1);
         int64_t now = archive_now_ms();
         if (now - last_commit >= 100 || c->conf->mode == ARCHIVE_MODE_BATCH) {
             archive_work_commit(&c->work, 0);
@@ -334,6 +408,7 @@ int archive_consumer_run(struct archive_consumer *c) {
     LOG_INFO("stopping: draining %zu PUT(s) for at most %lld ms",
              archive_s3put_in_flight(c->work.s3), c->conf->drain_timeout_ms);
     c->work.draining = 1;
+    metrics_child_set(c->stats->c.ready, 0);
     archive_work_apply_pause(&c->work);
     deadline = archive_now_ms() + c->conf->drain_timeout_ms;
     while (archive_consumer_pending(&c->work) && archive_now_ms() < deadline) {
@@ -357,18 +432,13 @@ int archive_consumer_run(struct archive_consumer *c) {
 
 int archive_consumer_ready(void *ctx, struct strbuf *why) {
     struct archive_consumer *c = ctx;
-    int failing = atomic_load(&c->work.failing_parts);
-    if (sig_stop_requested()) {
-        strbuf_puts(why, "draining");
-        return 0;
-    }
-    if (!atomic_load(&c->joined)) {
-        strbuf_puts(why, "not yet a member of the consumer group");
-        return 0;
-    }
-    if (failing > 0) {
-        strbuf_printf(why, "object store failing: %d partition(s) paused, retrying", failing);
-        return 0;
-    }
-    return 1;
+    int failing;
+    const char *no = archive_consumer_not_ready(c, &failing);
+    if (!no)
+        return 1;
+    if (failing > 0 && !sig_stop_requested() && atomic_load(&c->joined))
+        strbuf_printf(why, "%s: %d partition(s) paused, retrying", no, failing);
+    else
+        strbuf_puts(why, no);
+    return 0;
 }

@@ -21,7 +21,7 @@
 int main(int argc, char **argv) {
     struct archive_config conf;
     struct metrics_registry *reg = NULL;
-    struct archive_stats stats;
+    struct archive_stats stats = {0};
     struct archive_consumer *consumer = NULL;
     struct admin_server *admin = NULL;
     struct strbuf sb;
@@ -58,7 +58,7 @@ int main(int argc, char **argv) {
     /* 3. clients and the admin server; their threads never take signals */
     sig_mask_handled(SIG_BLOCK);
     reg = metrics_registry_create();
-    if (!reg || archive_stats_init(&stats, reg, ORDERS_VERSION) != 0 ||
+    if (!reg || archive_stats_init(&stats, reg, conf.topic, ORDERS_VERSION) != 0 ||
         metrics_register_process(reg) != 0) {
         LOG_ERROR("cannot register metrics");
         goto cleanup;
@@ -91,6 +91,7 @@ cleanup:
     admin_server_stop(admin);
     archive_consumer_destroy(consumer);
     metrics_registry_destroy(reg);
+    archive_stats_release(&stats);
     archive_config_free(&conf);
     sig_finish();
     return status;

@@ -91,7 +91,7 @@ static void archive_work_part_forget(struct archive_work *w, size_t i) {
     archive_rec_drop_list(w, p->backlog);
     if (p->n_failing) {
         atomic_fetch_sub(&w->failing_parts, 1);
-        metrics_gauge_sub(w->stats->paused, 1, NULL);
+        metrics_child_sub(w->stats->c.paused, 1);
     }
     archive_tracker_remove(w->tracker, p->partition);
     w->parts[i] = w->parts[--w->nparts];

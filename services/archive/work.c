@@ -94,12 +94,13 @@ static void archive_rec_dead_letter(struct archive_work *w, struct archive_rec *
         LOG_WARN("dead-lettered offset %" PRId64 " of partition %" PRId32 " (%s after %" PRIu32
                  " attempts): %s",
                  r->offset, r->partition, reason, attempts, error);
-        archive_work_count(w->stats->dlq, reason);
-        archive_work_count(w->stats->records, "dead_lettered");
+        metrics_child_inc(w->stats->c.dlq_ok);
+        metrics_child_inc(w->stats->c.dead_lettered);
         log_context_clear();
         archive_rec_finish(w, r);
         return;
     }
+    metrics_child_inc(w->stats->c.dlq_error);
     LOG_WARN("dead letter of offset %" PRId64 " of partition %" PRId32 " not acknowledged: %s",
              r->offset, r->partition, err);
     log_context_clear();
@@ -113,7 +114,7 @@ static void archive_rec_dead_letter(struct archive_work *w, struct archive_rec *
     r->dlq_reason = reason;
     r->dlq_attempts = attempts;
     r->retry_at_ms = archive_now_ms() + archive_work_delay(w, 1);
-    archive_work_count(w->stats->retries, "dlq");
+    archive_work_count(w->stats->c.retries, "dlq");
     r->next = w->poison;
     w->poison = r;
 }
@@ -141,10 +142,10 @@ static void archive_work_set_failing(struct archive_work *w, struct archive_part
     p->n_failing = (size_t)((long)p->n_failing + delta);
     if (!before && p->n_failing) {
         atomic_fetch_add(&w->failing_parts, 1);
-        metrics_gauge_add(w->stats->paused, 1, NULL);
+        metrics_child_add(w->stats->c.paused, 1);
     } else if (before && !p->n_failing) {
         atomic_fetch_sub(&w->failing_parts, 1);
-        metrics_gauge_sub(w->stats->paused, 1, NULL);
+        metrics_child_sub(w->stats->c.paused, 1);
     }
 }
 
@@ -167,8 +168,9 @@ static void archive_upload_stored(struct archive_work *w, struct archive_upload 
         p->batch = NULL;
         p->batch_last_offset = u->recs[u->nrecs - 1]->offset;
     }
+    metrics_child_observe(w->stats->c.batch_size, (double)u->nrecs);
     for (size_t i = 0; i < u->nrecs; i++) {
-        archive_work_count(w->stats->records, "stored");
+        metrics_child_inc(w->stats->c.stored);
         archive_rec_finish(w, u->recs[i]);
     }
     u->nrecs = 0;
@@ -179,16 +181,15 @@ static void archive_upload_result(struct archive_work *w, struct archive_upload 
                                   const struct s3_result *res, double seconds) {
     enum archive_outcome o = archive_classify_put(res);
     struct archive_part *p = archive_work_part(w, u->partition);
-    const char *ov[] = {archive_outcome_name(o)};
 
     if (seconds > 0)
-        metrics_histogram_observe(w->stats->put_seconds, seconds, ov);
+        consumer_stats_write(&w->stats->c, archive_outcome_name(o), seconds);
     if (u->transient && o != ARCHIVE_OUTCOME_TRANSIENT && p)
         archive_work_set_failing(w, p, -1);
     archive_rec_log_context(u->recs[0]);
     if (o == ARCHIVE_OUTCOME_TRANSIENT) {
-        metrics_counter_inc(w->stats->store_transient, NULL);
-        archive_work_count(w->stats->retries, "transient");
+        metrics_child_inc(w->stats->c.transient);
+        archive_work_count(w->stats->c.retries, "transient");
         if (!u->transient++ && p)
             archive_work_set_failing(w, p, 1);
         int64_t delay = archive_work_delay(w, u->transient);
@@ -214,7 +215,7 @@ static void archive_upload_result(struct archive_work *w, struct archive_upload 
     }
     u->attempts++;
     if (archive_next_step(o, u->attempts, (uint32_t)w->conf->max_attempts) == ARCHIVE_STEP_RETRY) {
-        archive_work_count(w->stats->retries, "permanent");
+        archive_work_count(w->stats->c.retries, "permanent");
         LOG_WARN("PUT %s refused (HTTP %ld %s: %s), attempt %" PRIu32 " of %lld", u->key,
                  res->http_status, res->error_code, res->message, u->attempts,
                  w->conf->max_attempts);
@@ -340,7 +341,7 @@ static void archive_rec_process(struct archive_work *w, struct archive_rec *r) {
     LOG_WARN("offset %" PRId64 " of partition %" PRId32 " is %s (attempt %" PRIu32 " of %lld): %s",
              r->offset, r->partition, order_event_status_reason(st), r->attempts,
              w->conf->max_attempts, why);
-    archive_work_count(w->stats->retries, "poison");
+    archive_work_count(w->stats->c.retries, "poison");
     archive_rec_retry(w, r, r->attempts);
 }
 
@@ -465,8 +466,8 @@ void archive_work_step(struct archive_work *w) {
         for (size_t i = 0; i < w->nparts; i++)
             archive_work_seal(w, &w->parts[i], now);
 
-    metrics_gauge_set(w->stats->in_flight, (double)archive_s3put_in_flight(w->s3), NULL);
-    metrics_gauge_set(w->stats->held, (double)w->held, NULL);
+    metrics_child_set(w->stats->puts_in_flight, (double)archive_s3put_in_flight(w->s3));
+    metrics_child_set(w->stats->c.inflight, (double)w->held);
 }
 
 int archive_work_next_timer_ms(const struct archive_work *w, int cap) {

@@ -3,13 +3,13 @@
 #include "consumer.h"
 
 #include "batch.h"
+#include "consumer_stats.h"
 #include "dlq.h"
 #include "errmsg.h"
 #include "kafka_conf.h"
 #include "log.h"
 #include "metrics.h"
 #include "pg.h"
-#include "stats.h"
 #include "strbuf.h"
 
 #include <inttypes.h>
@@ -21,6 +21,7 @@
 
 #define BILLING_POLL_MAX_MS 100    /* bounds how late a stop or a retry is noticed */
 #define BILLING_KAFKA_CALL_MS 5000 /* seek, committed-offset lookup */
+#define BILLING_PROBE_MS 2000      /* idle: longest time without a word from Postgres */
 
 enum billing_part_state {
     BILLING_PART_LOAD = 0, /* assigned, paused, offset to be read from Postgres */
@@ -45,7 +46,7 @@ struct billing_consumer {
     rd_kafka_t *dlq; /* idempotent producer for dead letters */
     char *topic, *group;
     struct billing_pg *pg;
-    struct billing_stats *st;
+    struct consumer_stats *st;
     struct billing_batch batch;
     const struct order_event **evs; /* batch_max slots, for one write */
     struct billing_pg_offset *off;  /* batch_max slots */
@@ -60,6 +61,7 @@ struct billing_consumer {
     int flush_now;     /* write the rest of a batch after a fence */
     uint32_t failures; /* consecutive transient failures */
     int64_t retry_at;  /* monotonic ms of the next recovery attempt */
+    int64_t contact;   /* monotonic ms of the last good answer from Postgres */
     uint64_t rng;
     atomic_int ready;
     int closed;
@@ -184,6 +186,7 @@ int billing_consumer_ready(void *ctx, struct strbuf *why) {
 static void billing_set_ready(struct billing_consumer *c, int state) {
     atomic_store(&c->ready, state);
     metrics_child_set(c->st->ready, state == BILLING_READY ? 1 : 0);
+    metrics_child_set(c->st->paused, c->paused ? (double)c->nparts : 0);
 }
 
 /* A store or the DLQ is unavailable: pause everything, keep the batch, and
@@ -193,10 +196,9 @@ static void billing_enter_paused(struct billing_consumer *c, const char *what, c
     uint32_t delay = backoff_delay_ms(&c->retry, c->failures, billing_rand(c));
     c->retry_at = billing_now_ms() + delay;
     metrics_child_inc(c->st->transient);
-    billing_stats_retry(c->st, "transient");
+    consumer_stats_retry(c->st, "transient");
     LOG_WARN("%s failed, partitions paused, retry %" PRIu32 " in %" PRIu32 " ms: %s", what,
              c->failures, delay, err);
-    billing_set_ready(c, BILLING_UNAVAILABLE);
     if (!c->paused) {
         rd_kafka_topic_partition_list_t *l = NULL;
         if (rd_kafka_assignment(c->rk, &l) == RD_KAFKA_RESP_ERR_NO_ERROR && l) {
@@ -205,6 +207,7 @@ static void billing_enter_paused(struct billing_consumer *c, const char *what, c
         }
         c->paused = 1;
     }
+    billing_set_ready(c, BILLING_UNAVAILABLE);
 }
 
 /* Postgres took a write (or a connection): resume if paused. */
@@ -222,7 +225,21 @@ static void billing_on_success(struct billing_consumer *c) {
         c->paused = 0;
     }
     c->failures = 0;
+    c->contact = billing_now_ms();
     billing_set_ready(c, BILLING_READY);
+}
+
+/* Idle (nothing to write): no write would notice Postgres going away, so a
+ * bounded round trip (the offsets query, statement_timeout) checks it and
+ * readiness follows a store outage even when no record arrives. */
+static void billing_probe(struct billing_consumer *c) {
+    char err[512];
+    if (billing_pg_load_offsets(c->pg, c->group, c->topic, NULL, 0, NULL, err, sizeof err) !=
+        BILLING_PG_OK) {
+        billing_enter_paused(c, "postgres probe", err);
+        return;
+    }
+    billing_on_success(c);
 }
 
 /* The stored offset of `partition` moved under us: drop what we hold of it
@@ -230,7 +247,7 @@ static void billing_on_success(struct billing_consumer *c) {
 static void billing_fenced(struct billing_consumer *c, int32_t partition, const char *err) {
     size_t dropped = billing_batch_drop_partition(&c->batch, partition);
     struct billing_part *p = billing_part_find(c, partition);
-    billing_stats_retry(c->st, "fenced");
+    consumer_stats_retry(c->st, "fenced");
     LOG_WARN("fenced on %s [%" PRId32 "], %zu records dropped, reloading its offset: %s", c->topic,
              partition, dropped, err);
     if (p) {
@@ -333,7 +350,8 @@ static void billing_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (!e) {
             rd_kafka_pause_partitions(rk, parts);
             for (int i = 0; i < parts->cnt; i++) {
-                if (billing_part_add(c, parts->elems[i].partition) != 0)
+                if (billing_part_add(c, parts->elems[i].partition) != 0 ||
+                    consumer_stats_assigned(c->st, parts->elems[i].partition) != 0)
                     LOG_ERROR("out of memory tracking partition %" PRId32,
                               parts->elems[i].partition);
                 LOG_INFO("assigned %s [%" PRId32 "]", parts->elems[i].topic,
@@ -347,6 +365,7 @@ static void billing_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         for (int i = 0; i < parts->cnt; i++) {
             size_t dropped = billing_batch_drop_partition(&c->batch, parts->elems[i].partition);
             billing_part_remove(c, parts->elems[i].partition);
+            consumer_stats_revoked(c->st, parts->elems[i].partition);
             LOG_INFO("%s %s [%" PRId32 "], %zu uncommitted records dropped",
                      lost ? "lost" : "revoked", parts->elems[i].topic, parts->elems[i].partition,
                      dropped);
@@ -360,12 +379,13 @@ static void billing_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         rd_kafka_error_destroy(e);
     }
     metrics_child_set(c->st->inflight, (double)c->batch.n);
+    metrics_child_set(c->st->paused, c->paused ? (double)c->nparts : 0);
 }
 
 static int billing_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
     struct billing_consumer *c = opaque;
     (void)rk;
-    billing_stats_lag(c->st, c->topic, json, len);
+    consumer_stats_lag(c->st, json, len);
     return 0; /* librdkafka frees json */
 }
 
@@ -410,7 +430,11 @@ static enum billing_pg_result billing_write(struct billing_consumer *c, size_t n
     int64_t t0 = billing_now_ms();
     enum billing_pg_result rc = billing_pg_write(c->pg, c->group, c->topic, c->evs, nev, c->off,
                                                  noff, inserted, fenced, err, errlen);
-    metrics_histogram_observe(c->st->write_seconds, (double)(billing_now_ms() - t0) / 1000.0, NULL);
+    const char *outcome = rc == BILLING_PG_OK              ? "ok"
+                          : rc == BILLING_PG_ERR_PERMANENT ? "permanent"
+                          : rc == BILLING_PG_ERR_FENCED    ? "fenced"
+                                                           : "transient";
+    consumer_stats_write(c->st, outcome, (double)(billing_now_ms() - t0) / 1000.0);
     return rc;
 }
 
@@ -446,7 +470,7 @@ static void billing_committed(struct billing_consumer *c, size_t noff) {
         (void)rd_kafka_commit(c->rk, l, 1); /* async, best effort: never the truth */
     if (l)
         rd_kafka_topic_partition_list_destroy(l);
-    metrics_histogram_observe(c->st->batch_size, (double)c->batch.n, NULL);
+    metrics_child_observe(c->st->batch_size, (double)c->batch.n);
     billing_batch_clear(&c->batch);
     c->isolate = 0;
     c->flush_now = 0;
@@ -491,7 +515,7 @@ restart:
                 billing_count(c, 1, inserted);
             } else if (rc == BILLING_PG_ERR_PERMANENT) {
                 e->attempts++;
-                billing_stats_retry(c->st, "permanent");
+                consumer_stats_retry(c->st, "permanent");
                 billing_trace_context(e);
                 LOG_WARN("%s [%" PRId32 "] offset %" PRId64 " refused (attempt %" PRIu32
                          " of %" PRIu32 "): %s",
@@ -562,7 +586,7 @@ static void billing_flush(struct billing_consumer *c) {
             return;
         }
         LOG_WARN("batch of %zu records refused, retrying row by row: %s", c->batch.n, err);
-        billing_stats_retry(c->st, "permanent");
+        consumer_stats_retry(c->st, "permanent");
         c->isolate = 1;
     }
     billing_isolate(c);
@@ -649,6 +673,8 @@ int billing_consumer_run(struct billing_consumer *c, int (*stop)(void *ctx), voi
                 billing_enter_paused(c, "offset load", err);
             else if (c->flush_now || billing_batch_ready(&c->batch, now))
                 billing_flush(c);
+            else if (c->batch.n == 0 && now - c->contact >= BILLING_PROBE_MS)
+                billing_probe(c);
         }
         now = billing_now_ms();
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, (int)billing_poll_timeout(c, now));

@@ -30,7 +30,7 @@
 
 struct kafka_settings;
 struct billing_pg;
-struct billing_stats;
+struct consumer_stats;
 struct strbuf;
 struct billing_consumer;
 
@@ -38,7 +38,7 @@ struct billing_consumer_settings {
     const struct kafka_settings *kafka; /* borrowed during create only */
     const char *topic, *group;          /* copied */
     struct billing_pg *pg;              /* borrowed, outlives the consumer */
-    struct billing_stats *stats;        /* borrowed, outlives the consumer */
+    struct consumer_stats *stats;       /* borrowed, outlives the consumer */
     size_t batch_max;
     long batch_wait_ms;
     uint32_t max_attempts;

@@ -3,13 +3,13 @@
  * for the delivery guarantees, pg.h for the transaction). */
 #include "admin.h"
 #include "config.h"
+#include "consumer_stats.h"
 #include "consumer.h"
 #include "kafka_conf.h"
 #include "log.h"
 #include "metrics.h"
 #include "pg.h"
 #include "sig.h"
-#include "stats.h"
 #include "strbuf.h"
 
 #include <signal.h>
@@ -40,7 +40,7 @@ static void billing_main_log_config(struct billing_config *c) {
 int main(int argc, char **argv) {
     struct billing_config conf;
     struct metrics_registry *reg = NULL;
-    struct billing_stats stats;
+    struct consumer_stats stats = {0};
     struct billing_pg *pg = NULL;
     struct billing_consumer *consumer = NULL;
     struct admin_server *admin = NULL;
@@ -67,7 +67,7 @@ int main(int argc, char **argv) {
 
     /* 2. clients and servers */
     reg = metrics_registry_create();
-    if (!reg || billing_stats_init(&stats, reg, ORDERS_VERSION) != 0 ||
+    if (!reg || consumer_stats_init(&stats, reg, "billing", conf.topic, ORDERS_VERSION) != 0 ||
         metrics_register_process(reg) != 0) {
         LOG_ERROR("cannot register metrics");
         goto cleanup;
@@ -135,6 +135,7 @@ cleanup:
     billing_consumer_destroy(consumer);
     billing_pg_destroy(pg);
     metrics_registry_destroy(reg);
+    consumer_stats_release(&stats);
     billing_config_free(&conf);
     sig_finish();
     return status;

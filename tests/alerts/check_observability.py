@@ -19,6 +19,10 @@
                                  OUTFILE, so promtool check rules parses it
   sources CONTRACT ROOT          a service whose code registers orders_*
                                  metrics registers exactly the contract's names
+                                 (its literal names plus, when it calls
+                                 consumer_stats_init(..., "<svc>", ...), the
+                                 "orders_%s_*" templates of
+                                 common/consumer_stats.c)
 
 Exit status 0 when the check holds, 1 with one line per problem otherwise.
 """
@@ -90,13 +94,24 @@ def cmd_runbook(rendered, runbook):
     return errs
 
 
+CONSUMERS = ("billing", "archive")
+
+
 def contract_names(contract):
-    """{metric name: service} from the tables of docs/metrics.md."""
+    """{metric name: service} from the tables of docs/metrics.md. A row
+    named orders_<consumer>_... stands for one name per service it lists."""
     names = {}
     for line in Path(contract).read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 6 and cells[0].startswith("`"):
-            names[cells[0].strip("`")] = cells[5]
+            name = cells[0].strip("`")
+            if "<consumer>" in name:
+                for svc in (x.strip() for x in cells[5].split(",")):
+                    if svc not in CONSUMERS:
+                        sys.exit(f"{contract}: {name} lists {svc!r}, not a consumer")
+                    names[name.replace("<consumer>", svc)] = svc
+            else:
+                names[name] = cells[5]
     return names
 
 
@@ -195,10 +210,18 @@ def cmd_dashrules(dashboard, outfile):
 def cmd_sources(contract, root):
     known = contract_names(contract)
     errs = []
+    shared = Path(root) / "common" / "consumer_stats.c"
+    templates = re.findall(r'"orders_%s_([a-z0-9_]+)"', shared.read_text()) if shared.exists() else []
+    if shared.exists() and not templates:
+        errs.append(f"{shared}: no \"orders_%s_<name>\" templates found")
     for svc in ("ingress-auth", "publisher", "billing", "archive"):
         d = Path(root) / "services" / svc
         code = "".join(p.read_text() for p in sorted(d.glob("*.c"))) if d.is_dir() else ""
         registered = set(re.findall(r'"(orders_[a-z0-9_]+)"', code))
+        for m in re.finditer(r'consumer_stats_init\([^;]*?"([a-z-]+)"', code):
+            if m.group(1) != svc:
+                errs.append(f"services/{svc} registers the consumer families as {m.group(1)!r}")
+            registered.update(f"orders_{m.group(1)}_{t}" for t in templates)
         if not registered:
             continue  # service not written yet: the contract leads
         want = {n for n, s in known.items() if s == svc}

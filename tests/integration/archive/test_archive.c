@@ -121,7 +121,7 @@ Test(archive, store_outage_waits_and_catches_up) {
         cr_assert_eq(itest_http_get(iarc_p.admin_port, "/readyz"), 503);
         usleep(500 * 1000);
     }
-    cr_assert_gt(iarc_metric(&iarc_p, "orders_archive_store_transient_failures_total "), 0);
+    cr_assert_gt(iarc_metric(&iarc_p, "orders_archive_transient_failures_total "), 0);
     cr_assert_eq(iarc_dlq_count_prefix(dlq0, iarc_tag(o)), 0);
     cr_assert_eq(system("scripts/s3.sh start >/dev/null 2>&1"), 0, "scripts/s3.sh start");
     iarc_s3_stopped = 0;
@@ -165,8 +165,7 @@ Test(archive, poison_goes_to_dlq_after_max_attempts) {
     cr_assert(d.value_len == strlen("{not json") && memcmp(d.value, "{not json", d.value_len) == 0);
     cr_assert_neq(d.error[0], '\0');
     cr_assert_eq(strlen(d.failed_at), 24, "RFC 3339 with ms: %s", d.failed_at);
-    cr_assert_geq(
-        iarc_metric(&iarc_p, "orders_archive_dlq_publishes_total{reason=\"undecodable\"} "), 1);
+    cr_assert_geq(iarc_metric(&iarc_p, "orders_archive_dlq_publishes_total{result=\"ok\"} "), 1);
     iarc_stop_clean();
     free(o);
 }
@@ -186,9 +185,9 @@ Test(archive, batch_mode_writes_ndjson_by_partition_and_offset) {
     iarc_archive_start(&iarc_p, "object");
     iarc_wait_all(fence, 1, IARC_WAIT_MS);
     int64_t deadline0 = iarc_now_ms() + 60000;
-    while (iarc_metric(&iarc_p, "orders_archive_records_held ") != 0 && iarc_now_ms() < deadline0)
+    while (iarc_metric(&iarc_p, "orders_archive_inflight ") != 0 && iarc_now_ms() < deadline0)
         usleep(100 * 1000);
-    cr_assert_eq(iarc_metric(&iarc_p, "orders_archive_records_held "), 0);
+    cr_assert_eq(iarc_metric(&iarc_p, "orders_archive_inflight "), 0);
     iarc_stop_clean(); /* commits everything stored */
     free(fence);
 

@@ -64,7 +64,9 @@ Test(billing, stores_every_order_exactly_once_field_for_field) {
     cr_assert_geq(
         ibill_metric(tb_proc.admin_port, "orders_billing_records_total{result=\"stored\"}"),
         (double)n);
-    cr_assert_gt(ibill_metric(tb_proc.admin_port, "orders_billing_sink_write_seconds_count"), 0);
+    cr_assert_gt(
+        ibill_metric(tb_proc.admin_port, "orders_billing_sink_write_seconds_count{outcome=\"ok\"}"),
+        0);
     int st = itest_proc_stop(&tb_proc, SIGTERM, TB_STOP_MS);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGTERM: wait status %d", st);
 }
