@@ -368,9 +368,11 @@ Test(ingress_http, accepted_then_identical_replay_then_conflict_publishing_once)
 Test(ingress_http, rate_limit_is_429_with_retry_after) {
     char body[512], oid[80], ra[32];
     int limited = 0;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         struct iing_reply r;
         ihttp_new_order(body, sizeof body, oid, sizeof oid, 1);
+        if (i == 4) /* the limit comes before validation: 429, not 400 */
+            snprintf(body, sizeof body, "{\"order_id\":\"%s\"", oid);
         iing_post_signed(ihttp.ing_port, ihttp_slow, IHTTP_SLOW_SECRET, 0, body, NULL, &r);
         if (i < 2) {
             ihttp_expect(&r, 202, NULL); /* burst 2 */
@@ -386,6 +388,6 @@ Test(ingress_http, rate_limit_is_429_with_retry_after) {
         }
         iing_reply_release(&r);
     }
-    cr_assert_eq(limited, 2);
-    cr_assert_eq(iing_metric(ihttp.ing.admin_port, "orders_ingress_rate_limited_total"), 2);
+    cr_assert_eq(limited, 3);
+    cr_assert_eq(iing_metric(ihttp.ing.admin_port, "orders_ingress_rate_limited_total"), 3);
 }
