@@ -75,12 +75,22 @@ rd_kafka_conf_t *kafka_conf_base(const struct kafka_settings *s, char *err, size
 rd_kafka_conf_t *kafka_conf_producer(const struct kafka_settings *s, const char *transactional_id,
                                      char *err, size_t errlen);
 
+/* Prefetch bounds of every consumer (librdkafka's defaults: 100000
+ * messages, 65536 KiB, 52428800 and 1048576 bytes). With the high-level
+ * consumer the first two apply to its one queue, all partitions together. */
+#define KAFKA_CONF_QUEUED_MIN_MESSAGES "10000"
+#define KAFKA_CONF_QUEUED_MAX_KBYTES "4096"
+#define KAFKA_CONF_FETCH_MAX_BYTES "4194304"
+#define KAFKA_CONF_PARTITION_FETCH_MAX_BYTES "1048576"
+
 /* Base settings plus a consumer that sees committed transactions only and
  * stores/commits offsets explicitly: group.id (required), isolation.level=
  * read_committed, enable.auto.commit=false, enable.auto.offset.store=false,
  * auto.offset.reset=earliest, partition.assignment.strategy=
  * cooperative-sticky (so the rebalance callback must use
- * rd_kafka_incremental_assign/unassign), enable.partition.eof=false.
+ * rd_kafka_incremental_assign/unassign), enable.partition.eof=false, and a
+ * bounded prefetch (the KAFKA_CONF_* limits above; a service may override
+ * them on the result).
  * statistics.interval.ms keeps librdkafka's default (0, off); set it on the
  * result if needed. Same ownership and failure contract as kafka_conf_base. */
 rd_kafka_conf_t *kafka_conf_consumer(const struct kafka_settings *s, const char *group_id,

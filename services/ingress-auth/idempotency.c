@@ -9,6 +9,7 @@
 #include "crypto.h"
 #include "log.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,48 @@ enum ingress_idem_claim_result ingress_idem_claim(struct ingress_redis *r, const
     enum ingress_idem_claim_result res = ingress_idem_parse_claim(reply, answer);
     if (res == INGRESS_IDEM_UNAVAILABLE)
         LOG_ERROR("idempotency claim for client %s order %s: unexpected script reply", client_id,
+                  order_id);
+    freeReplyObject(reply);
+    return res;
+}
+
+enum ingress_idem_claim_result ingress_idem_claim_rated(struct ingress_redis *r,
+                                                        const char *client_id, const char *order_id,
+                                                        const char *body_sha256_hex,
+                                                        unsigned claim_ttl_ms, double rate,
+                                                        double burst, unsigned *retry_after_s,
+                                                        struct ingress_idem_answer *answer) {
+    char rl_key[INGRESS_REDIS_KEY_MAX + 1], key[INGRESS_REDIS_KEY_MAX + 1];
+    char rate_s[32], burst_s[32], ttl_s[24];
+    if (answer)
+        memset(answer, 0, sizeof *answer);
+    if (idem_key(r, "claim", client_id, order_id, body_sha256_hex, key, sizeof key) != 0)
+        return INGRESS_IDEM_UNAVAILABLE;
+    if (claim_ttl_ms == 0 || !(rate > 0) || !isfinite(rate) || !isfinite(burst)) {
+        LOG_ERROR("idempotency claim: the claim TTL and the rate must be positive, rate and "
+                  "burst finite");
+        return INGRESS_IDEM_UNAVAILABLE;
+    }
+    if (burst < 1) /* a bucket smaller than one token could never grant a request */
+        burst = 1;
+    if (ingress_redis_key_ratelimit(ingress_redis_key_prefix(r), client_id, rl_key,
+                                    sizeof rl_key) != 0) {
+        LOG_ERROR("rate limit: client id cannot form a Redis key");
+        return INGRESS_IDEM_UNAVAILABLE;
+    }
+    snprintf(rate_s, sizeof rate_s, "%.17g", rate);
+    snprintf(burst_s, sizeof burst_s, "%.17g", burst);
+    snprintf(ttl_s, sizeof ttl_s, "%u", claim_ttl_ms);
+    const char *args[6] = {rl_key, key, rate_s, burst_s, body_sha256_hex, ttl_s};
+    size_t lens[6] = {strlen(rl_key),  strlen(key),           strlen(rate_s),
+                      strlen(burst_s), CRYPTO_SHA256_HEX_LEN, strlen(ttl_s)};
+    redisReply *reply = ingress_redis_script_run(r, INGRESS_SCRIPT_RL_CLAIM, 2, 6, args, lens);
+    if (!reply)
+        return INGRESS_IDEM_UNAVAILABLE;
+    enum ingress_idem_claim_result res =
+        ingress_idem_parse_rated_claim(reply, retry_after_s, answer);
+    if (res == INGRESS_IDEM_UNAVAILABLE)
+        LOG_ERROR("rate limit and claim for client %s order %s: unexpected script reply", client_id,
                   order_id);
     freeReplyObject(reply);
     return res;

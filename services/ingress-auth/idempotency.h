@@ -19,11 +19,12 @@
 #include "redis_pool.h"
 
 enum ingress_idem_claim_result {
-    INGRESS_IDEM_CLAIMED,     /* ours: publish, then complete or release */
-    INGRESS_IDEM_IN_PROGRESS, /* same body still pending elsewhere: 409 */
-    INGRESS_IDEM_REPLAY,      /* same body already done: replay the stored answer */
-    INGRESS_IDEM_CONFLICT,    /* different body (pending or done): 422 */
-    INGRESS_IDEM_UNAVAILABLE, /* Redis down or too slow: apply the policy */
+    INGRESS_IDEM_CLAIMED,      /* ours: publish, then complete or release */
+    INGRESS_IDEM_IN_PROGRESS,  /* same body still pending elsewhere: 409 */
+    INGRESS_IDEM_REPLAY,       /* same body already done: replay the stored answer */
+    INGRESS_IDEM_CONFLICT,     /* different body (pending or done): 422 */
+    INGRESS_IDEM_UNAVAILABLE,  /* Redis down or too slow: apply the policy */
+    INGRESS_IDEM_RATE_LIMITED, /* ingress_idem_claim_rated only: 429, nothing claimed */
 };
 
 /* The stored answer of a finished order. */
@@ -40,6 +41,18 @@ enum ingress_idem_claim_result ingress_idem_claim(struct ingress_redis *r, const
                                                   const char *order_id, const char *body_sha256_hex,
                                                   unsigned claim_ttl_ms,
                                                   struct ingress_idem_answer *answer);
+
+/* The client's rate limit (ratelimit.h) and the claim above in one Redis
+ * round trip (one Lua script): takes a token from client_id's bucket and,
+ * only if it got one, claims. Returns RATE_LIMITED with *retry_after_s (if
+ * not NULL) set as ingress_ratelimit_take would, or the claim's result.
+ * UNAVAILABLE means neither step is known to have happened. rate must be
+ * finite and > 0 (else UNAVAILABLE, logged: use ingress_ratelimit_take,
+ * which treats rate <= 0 as unlimited); burst < 1 counts as 1. */
+enum ingress_idem_claim_result
+ingress_idem_claim_rated(struct ingress_redis *r, const char *client_id, const char *order_id,
+                         const char *body_sha256_hex, unsigned claim_ttl_ms, double rate,
+                         double burst, unsigned *retry_after_s, struct ingress_idem_answer *answer);
 
 /* Records the final answer of a claimed order for result_ttl_s seconds.
  * Returns 0 (also when the record was no longer ours: logged at warn), or -1

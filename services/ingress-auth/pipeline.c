@@ -1,4 +1,5 @@
-/* pipeline: auth -> rate limit -> validation -> idempotency -> publish. */
+/* pipeline: auth -> validation -> rate limit + idempotency claim (one Redis
+ * round trip; the limit still answers first) -> publish -> complete. */
 #include "pipeline.h"
 
 #include "answer.h"
@@ -13,6 +14,7 @@
 #include "ratelimit.h"
 #include "stats.h"
 
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,13 +79,13 @@ static int ingress_pipeline_auth(const struct ingress_pipeline *p,
     return -1;
 }
 
-/* 0 when the client may go on (allowed, or Redis down and fail-open); else
- * fills ans (429 or 503) and returns -1. */
-static int ingress_pipeline_rate(const struct ingress_pipeline *p,
-                                 const struct ingress_client *client, struct ingress_answer *ans) {
-    unsigned retry = 1;
-    switch (ingress_ratelimit_take(p->redis, client->id, client->rate_per_second,
-                                   (double)client->burst, &retry)) {
+/* Applies a rate-limit outcome: 0 when the client may go on (allowed, or
+ * Redis down and fail-open); else fills ans (429 or 503) and returns -1. */
+static int ingress_pipeline_rate_apply(const struct ingress_pipeline *p,
+                                       const struct ingress_client *client,
+                                       enum ingress_rl_result res, unsigned retry,
+                                       struct ingress_answer *ans) {
+    switch (res) {
     case INGRESS_RL_ALLOWED:
         return 0;
     case INGRESS_RL_LIMITED:
@@ -101,6 +103,46 @@ static int ingress_pipeline_rate(const struct ingress_pipeline *p,
         ingress_pipeline_unavailable(p, ans);
         return -1;
     }
+}
+
+/* Takes a token alone (one Redis round trip): 0 or -1 as above. */
+static int ingress_pipeline_rate(const struct ingress_pipeline *p,
+                                 const struct ingress_client *client, struct ingress_answer *ans) {
+    unsigned retry = 1;
+    enum ingress_rl_result res = ingress_ratelimit_take(
+        p->redis, client->id, client->rate_per_second, (double)client->burst, &retry);
+    return ingress_pipeline_rate_apply(p, client, res, retry, ans);
+}
+
+/* The rate limit and the claim of a valid order. Both are one Redis script
+ * (one round trip instead of two) when the client has a finite rate;
+ * otherwise the token bucket is asked alone first, as for invalid orders.
+ * Returns the claim result, or INGRESS_IDEM_RATE_LIMITED when ans holds the
+ * answer already (429, or 503 with Redis down and fail-closed). A Redis
+ * outage counts, logs and decides exactly as the two separate calls did:
+ * "ratelimit" first, then (fail-open) "idempotency". */
+static enum ingress_idem_claim_result ingress_pipeline_admit(const struct ingress_pipeline *p,
+                                                             const struct ingress_client *client,
+                                                             const char *order_id, const char *hash,
+                                                             struct ingress_idem_answer *stored,
+                                                             struct ingress_answer *ans) {
+    double rate = client->rate_per_second, burst = (double)client->burst;
+    if (!(rate > 0) || !isfinite(rate) || !isfinite(burst)) {
+        if (ingress_pipeline_rate(p, client, ans) != 0)
+            return INGRESS_IDEM_RATE_LIMITED;
+        return ingress_idem_claim(p->redis, client->id, order_id, hash, p->claim_ttl_ms, stored);
+    }
+    unsigned retry = 1;
+    enum ingress_idem_claim_result res = ingress_idem_claim_rated(
+        p->redis, client->id, order_id, hash, p->claim_ttl_ms, rate, burst, &retry, stored);
+    if (res == INGRESS_IDEM_RATE_LIMITED) {
+        ingress_pipeline_rate_apply(p, client, INGRESS_RL_LIMITED, retry, ans);
+        return INGRESS_IDEM_RATE_LIMITED;
+    }
+    if (res == INGRESS_IDEM_UNAVAILABLE &&
+        ingress_pipeline_rate_apply(p, client, INGRESS_RL_UNAVAILABLE, 1, ans) != 0)
+        return INGRESS_IDEM_RATE_LIMITED;
+    return res;
 }
 
 /* Publishes and fills ans with 202 or 503. Returns 1 if published. */
@@ -146,7 +188,9 @@ static void ingress_pipeline_order(const struct ingress_pipeline *p,
         return;
     }
     crypto_hex_encode(digest, sizeof digest, hash);
-    switch (ingress_idem_claim(p->redis, client->id, order_id, hash, p->claim_ttl_ms, &stored)) {
+    switch (ingress_pipeline_admit(p, client, order_id, hash, &stored, ans)) {
+    case INGRESS_IDEM_RATE_LIMITED: /* ans holds the 429 (or 503) */
+        return;
     case INGRESS_IDEM_CLAIMED:
         claimed = 1;
         break;
@@ -207,9 +251,12 @@ void ingress_pipeline_run(const struct ingress_pipeline *p,
 
     if (ingress_pipeline_auth(p, r, reg, &client, ans) != 0)
         goto cleanup;
-    if (ingress_pipeline_rate(p, client, ans) != 0)
-        goto cleanup;
+    /* Validation runs before the rate limit so that a valid order can take
+     * its token and claim in one Redis round trip (ingress_pipeline_admit);
+     * a refused order still takes its token first: 429 wins over 400. */
     int rc = order_validate(r->body, r->body_len, &verr, &canonical, &summary);
+    if (rc != 0 && ingress_pipeline_rate(p, client, ans) != 0)
+        goto cleanup;
     if (rc == -1) {
         LOG_INFO("invalid order from %s: %s at \"%s\"", client->id, verr.message, verr.field);
         ingress_answer_error(ans, 400, verr.code, verr.message, verr.field, 0);

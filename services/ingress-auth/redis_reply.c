@@ -79,6 +79,22 @@ enum ingress_idem_claim_result ingress_idem_parse_claim(const redisReply *reply,
     return INGRESS_IDEM_REPLAY;
 }
 
+enum ingress_idem_claim_result ingress_idem_parse_rated_claim(const redisReply *reply,
+                                                              unsigned *retry_after_s,
+                                                              struct ingress_idem_answer *answer) {
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+        reply_str_is(reply, 0, "limited")) {
+        if (answer)
+            memset(answer, 0, sizeof *answer);
+        if (reply->element[1]->type != REDIS_REPLY_INTEGER || reply->element[1]->integer < 0)
+            return INGRESS_IDEM_UNAVAILABLE;
+        if (retry_after_s)
+            *retry_after_s = ingress_rl_retry_after_s(reply->element[1]->integer);
+        return INGRESS_IDEM_RATE_LIMITED;
+    }
+    return ingress_idem_parse_claim(reply, answer);
+}
+
 int ingress_idem_parse_flag(const redisReply *reply) {
     if (!reply || reply->type != REDIS_REPLY_INTEGER ||
         (reply->integer != 0 && reply->integer != 1))

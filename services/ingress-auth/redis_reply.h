@@ -24,6 +24,14 @@ enum ingress_rl_result ingress_rl_parse_reply(const redisReply *reply, unsigned 
 enum ingress_idem_claim_result ingress_idem_parse_claim(const redisReply *reply,
                                                         struct ingress_idem_answer *answer);
 
+/* Reads the reply of the rate limit + claim script: {'limited', wait_ms}
+ * gives RATE_LIMITED (then *retry_after_s, if not NULL, is set as
+ * ingress_rl_parse_reply would), any other shape is read as a claim reply
+ * (ingress_idem_parse_claim). */
+enum ingress_idem_claim_result ingress_idem_parse_rated_claim(const redisReply *reply,
+                                                              unsigned *retry_after_s,
+                                                              struct ingress_idem_answer *answer);
+
 /* Reads the 0/1 integer reply of complete and release: 1, 0, or -1 when
  * the reply has another shape. */
 int ingress_idem_parse_flag(const redisReply *reply);

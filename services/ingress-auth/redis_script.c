@@ -9,54 +9,68 @@
 #include <string.h>
 
 /* Token bucket. KEYS[1] a hash {tokens, ts (Redis time, microseconds)};
- * ARGV rate (tokens/s), burst. Returns {allowed 1|0, ms until one token}.
+ * ARGV rate (tokens/s), burst. Leaves `allowed` (1|0) and `wait_ms` (ms
+ * until one token) in locals for the caller's return.
  * The TTL is the time an empty bucket takes to refill (then it would be
  * full anyway, which is what a missing key means), capped at 30 days. */
-static const char RL_TAKE[] =
-    "local rate = tonumber(ARGV[1])\n"
-    "local burst = tonumber(ARGV[2])\n"
-    "local t = redis.call('TIME')\n"
-    "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
-    "local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')\n"
-    "local tokens = tonumber(b[1])\n"
-    "local ts = tonumber(b[2])\n"
-    "if tokens == nil or ts == nil then\n"
-    "  tokens = burst\n"
-    "  ts = now\n"
-    "end\n"
-    "if now > ts then\n" /* a clock going back never adds tokens */
-    "  tokens = tokens + (now - ts) * rate / 1000000\n"
-    "  ts = now\n"
-    "end\n"
-    "if tokens > burst then tokens = burst end\n"
-    "local allowed = 0\n"
-    "local wait_ms = 0\n"
-    "if tokens >= 1 then\n"
-    "  tokens = tokens - 1\n"
-    "  allowed = 1\n"
-    "else\n"
-    "  wait_ms = math.ceil((1 - tokens) * 1000 / rate)\n"
-    "end\n"
-    "redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens),\n"
-    "           'ts', string.format('%d', ts))\n"
-    "local ttl = math.ceil(burst * 1000 / rate) + 1000\n"
-    "if ttl > 2592000000 then ttl = 2592000000 end\n"
+#define RL_BUCKET_SRC                                                                              \
+    "local rate = tonumber(ARGV[1])\n"                                                             \
+    "local burst = tonumber(ARGV[2])\n"                                                            \
+    "local t = redis.call('TIME')\n"                                                               \
+    "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"                                      \
+    "local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')\n"                                     \
+    "local tokens = tonumber(b[1])\n"                                                              \
+    "local ts = tonumber(b[2])\n"                                                                  \
+    "if tokens == nil or ts == nil then\n"                                                         \
+    "  tokens = burst\n"                                                                           \
+    "  ts = now\n"                                                                                 \
+    "end\n"                                                                                        \
+    "if now > ts then\n" /* a clock going back never adds tokens */                                \
+    "  tokens = tokens + (now - ts) * rate / 1000000\n"                                            \
+    "  ts = now\n"                                                                                 \
+    "end\n"                                                                                        \
+    "if tokens > burst then tokens = burst end\n"                                                  \
+    "local allowed = 0\n"                                                                          \
+    "local wait_ms = 0\n"                                                                          \
+    "if tokens >= 1 then\n"                                                                        \
+    "  tokens = tokens - 1\n"                                                                      \
+    "  allowed = 1\n"                                                                              \
+    "else\n"                                                                                       \
+    "  wait_ms = math.ceil((1 - tokens) * 1000 / rate)\n"                                          \
+    "end\n"                                                                                        \
+    "redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens),\n"                      \
+    "           'ts', string.format('%d', ts))\n"                                                  \
+    "local ttl = math.ceil(burst * 1000 / rate) + 1000\n"                                          \
+    "if ttl > 2592000000 then ttl = 2592000000 end\n"                                              \
     "redis.call('PEXPIRE', KEYS[1], string.format('%d', ttl))\n"
-    "return {allowed, wait_ms}\n";
 
-/* KEYS[1] the order's hash; ARGV body hash, claim TTL (ms). Never
- * overwrites an existing record. Returns {'claimed'}, {'in_progress'},
- * {'conflict'} or {'replay', status, body}. */
+/* Claim of the order hash in local `key`, with body hash `hash` and claim
+ * TTL `ttl` (ms). Never overwrites an existing record. Returns {'claimed'},
+ * {'in_progress'}, {'conflict'} or {'replay', status, body}. */
+#define IDEM_CLAIM_SRC                                                                             \
+    "local cur = redis.call('HMGET', key, 'state', 'hash', 'status', 'body')\n"                    \
+    "if not cur[1] then\n"                                                                         \
+    "  redis.call('HSET', key, 'state', 'pending', 'hash', hash)\n"                                \
+    "  redis.call('PEXPIRE', key, ttl)\n"                                                          \
+    "  return {'claimed'}\n"                                                                       \
+    "end\n"                                                                                        \
+    "if cur[2] ~= hash then return {'conflict'} end\n"                                             \
+    "if cur[1] == 'done' then return {'replay', cur[3], cur[4]} end\n"                             \
+    "return {'in_progress'}\n"
+
+/* KEYS[1] bucket; ARGV rate, burst. Returns {allowed 1|0, wait_ms}. */
+static const char RL_TAKE[] = RL_BUCKET_SRC "return {allowed, wait_ms}\n";
+
+/* KEYS[1] the order's hash; ARGV body hash, claim TTL (ms). */
 static const char IDEM_CLAIM[] =
-    "local cur = redis.call('HMGET', KEYS[1], 'state', 'hash', 'status', 'body')\n"
-    "if not cur[1] then\n"
-    "  redis.call('HSET', KEYS[1], 'state', 'pending', 'hash', ARGV[1])\n"
-    "  redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
-    "  return {'claimed'}\n"
-    "end\n"
-    "if cur[2] ~= ARGV[1] then return {'conflict'} end\n"
-    "if cur[1] == 'done' then return {'replay', cur[3], cur[4]} end\n"
-    "return {'in_progress'}\n";
+    "local key, hash, ttl = KEYS[1], ARGV[1], ARGV[2]\n" IDEM_CLAIM_SRC;
+
+/* Rate limit, then claim, in one round trip. KEYS[1] bucket, KEYS[2] the
+ * order's hash; ARGV rate, burst, body hash, claim TTL (ms). A request the
+ * bucket refuses claims nothing: {'limited', wait_ms}; else as IDEM_CLAIM. */
+static const char RL_CLAIM[] =
+    RL_BUCKET_SRC "if allowed == 0 then return {'limited', wait_ms} end\n"
+                  "local key, hash, ttl = KEYS[2], ARGV[3], ARGV[4]\n" IDEM_CLAIM_SRC;
 
 /* KEYS[1]; ARGV body hash, status, body, TTL (ms). Stores the answer over
  * our pending claim, or over nothing when the claim already expired (the
@@ -80,9 +94,10 @@ static const char IDEM_RELEASE[] = "local cur = redis.call('HMGET', KEYS[1], 'st
                                    "return 0\n";
 
 static const char *const SCRIPT_SRC[INGRESS_SCRIPT_COUNT] = {RL_TAKE, IDEM_CLAIM, IDEM_COMPLETE,
-                                                             IDEM_RELEASE};
+                                                             IDEM_RELEASE, RL_CLAIM};
 static const char *const SCRIPT_NAME[INGRESS_SCRIPT_COUNT] = {
-    "ratelimit_take", "idempotency_claim", "idempotency_complete", "idempotency_release"};
+    "ratelimit_take", "idempotency_claim", "idempotency_complete", "idempotency_release",
+    "ratelimit_claim"};
 
 /* Most arguments any script takes (keys included). */
 #define SCRIPT_ARGS_MAX 8

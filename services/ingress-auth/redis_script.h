@@ -16,6 +16,7 @@ enum ingress_redis_script {
     INGRESS_SCRIPT_IDEM_CLAIM,    /* claim or report pending / done / conflict */
     INGRESS_SCRIPT_IDEM_COMPLETE, /* pending (or expired) claim -> done */
     INGRESS_SCRIPT_IDEM_RELEASE,  /* drop our own pending claim */
+    INGRESS_SCRIPT_RL_CLAIM,      /* token bucket take, then claim if allowed */
     INGRESS_SCRIPT_COUNT
 };
 

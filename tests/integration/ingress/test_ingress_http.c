@@ -368,9 +368,11 @@ Test(ingress_http, accepted_then_identical_replay_then_conflict_publishing_once)
 Test(ingress_http, rate_limit_is_429_with_retry_after) {
     char body[512], oid[80], ra[32];
     int limited = 0;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         struct iing_reply r;
         ihttp_new_order(body, sizeof body, oid, sizeof oid, 1);
+        if (i == 4) /* the limit comes before validation: 429, not 400 */
+            snprintf(body, sizeof body, "{\"order_id\":\"%s\"", oid);
         iing_post_signed(ihttp.ing_port, ihttp_slow, IHTTP_SLOW_SECRET, 0, body, NULL, &r);
         if (i < 2) {
             ihttp_expect(&r, 202, NULL); /* burst 2 */
@@ -386,6 +388,39 @@ Test(ingress_http, rate_limit_is_429_with_retry_after) {
         }
         iing_reply_release(&r);
     }
-    cr_assert_eq(limited, 2);
-    cr_assert_eq(iing_metric(ihttp.ing.admin_port, "orders_ingress_rate_limited_total"), 2);
+    cr_assert_eq(limited, 3);
+    cr_assert_eq(iing_metric(ihttp.ing.admin_port, "orders_ingress_rate_limited_total"), 3);
+}
+
+/* The smaller per-connection memory pool (server.c) still takes the headers
+ * a proxy and a client may add: 6 KiB of them here, and a body at the limit
+ * arriving in pieces. A pool too small for them answers 431 or 413. */
+Test(ingress_http, large_headers_and_a_body_at_the_limit_still_fit_the_connection_pool) {
+    char body[512], oid[80], big[2100];
+    struct iing_reply r;
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    char h1[2200], h2[2200], h3[2200];
+    snprintf(h1, sizeof h1, "X-Forwarded-Trace-A: %s", big);
+    snprintf(h2, sizeof h2, "X-Forwarded-Trace-B: %s", big);
+    snprintf(h3, sizeof h3, "X-Forwarded-Trace-C: %s", big);
+    const char *const extra[] = {h1, h2, h3, NULL};
+    ihttp_new_order(body, sizeof body, oid, sizeof oid, 1);
+    iing_post_signed(ihttp.ing_port, ihttp_client, IHTTP_SECRET, 0, body, extra, &r);
+    ihttp_expect(&r, 202, NULL);
+    iing_reply_release(&r);
+
+    /* 64 KiB (the default INGRESS_MAX_BODY): JSON whitespace before the
+     * closing brace, four times the pool. */
+    static char large[65536 + 1];
+    ihttp_new_order(body, sizeof body, oid, sizeof oid, 1);
+    size_t n = strlen(body);
+    cr_assert(n > 2 && body[n - 1] == '}');
+    memcpy(large, body, n - 1);
+    memset(large + n - 1, ' ', 65536 - n);
+    large[65535] = '}';
+    large[65536] = '\0';
+    iing_post_signed(ihttp.ing_port, ihttp_client, IHTTP_SECRET, 0, large, NULL, &r);
+    ihttp_expect(&r, 202, NULL);
+    iing_reply_release(&r);
 }

@@ -162,3 +162,43 @@ Test(ingress_redis_reply, answer_release_accepts_null_and_empty) {
     ingress_idem_answer_release(&ans);
     ingress_idem_answer_release(NULL);
 }
+
+Test(ingress_redis_reply, rated_claim_limited_sets_retry_after_and_no_answer) {
+    redisReply w = rr_str("limited", 7), ms = rr_int(2500);
+    redisReply *el[] = {&w, &ms};
+    redisReply r = rr_arr(el, 2);
+    struct ingress_idem_answer ans = {.status = 7};
+    unsigned ra = 0;
+    cr_assert_eq(ingress_idem_parse_rated_claim(&r, &ra, &ans), INGRESS_IDEM_RATE_LIMITED);
+    cr_assert_eq(ra, 3);
+    cr_assert_eq(ans.status, 0);
+    cr_assert_null(ans.body);
+    cr_assert_eq(ingress_idem_parse_rated_claim(&r, NULL, NULL), INGRESS_IDEM_RATE_LIMITED);
+}
+
+Test(ingress_redis_reply, rated_claim_limited_with_a_bad_wait_is_unavailable) {
+    redisReply w = rr_str("limited", 7), neg = rr_int(-1), s = rr_str("5", 1);
+    redisReply *el1[] = {&w, &neg}, *el2[] = {&w, &s};
+    redisReply r1 = rr_arr(el1, 2), r2 = rr_arr(el2, 2);
+    unsigned ra = 0;
+    cr_assert_eq(ingress_idem_parse_rated_claim(&r1, &ra, NULL), INGRESS_IDEM_UNAVAILABLE);
+    cr_assert_eq(ingress_idem_parse_rated_claim(&r2, &ra, NULL), INGRESS_IDEM_UNAVAILABLE);
+    cr_assert_eq(ingress_idem_parse_rated_claim(NULL, &ra, NULL), INGRESS_IDEM_UNAVAILABLE);
+}
+
+Test(ingress_redis_reply, rated_claim_other_replies_read_as_claim_replies) {
+    redisReply c = rr_str("claimed", 7), p = rr_str("in_progress", 11), k = rr_str("conflict", 8);
+    redisReply rp = rr_str("replay", 6), st = rr_str("202", 3), b = rr_str("{}", 2);
+    redisReply *e1[] = {&c}, *e2[] = {&p}, *e3[] = {&k}, *e4[] = {&rp, &st, &b};
+    redisReply r1 = rr_arr(e1, 1), r2 = rr_arr(e2, 1), r3 = rr_arr(e3, 1), r4 = rr_arr(e4, 3);
+    struct ingress_idem_answer ans;
+    unsigned ra = 42;
+    cr_assert_eq(ingress_idem_parse_rated_claim(&r1, &ra, &ans), INGRESS_IDEM_CLAIMED);
+    cr_assert_eq(ingress_idem_parse_rated_claim(&r2, &ra, &ans), INGRESS_IDEM_IN_PROGRESS);
+    cr_assert_eq(ingress_idem_parse_rated_claim(&r3, &ra, &ans), INGRESS_IDEM_CONFLICT);
+    cr_assert_eq(ingress_idem_parse_rated_claim(&r4, &ra, &ans), INGRESS_IDEM_REPLAY);
+    cr_assert_eq(ans.status, 202);
+    cr_assert_eq(ans.body_len, 2);
+    ingress_idem_answer_release(&ans);
+    cr_assert_eq(ra, 42, "retry-after is only set when limited");
+}

@@ -233,6 +233,29 @@ Test(kafka_conf, consumer_reads_back) {
     kafka_test_expect(kafka_test_conf, "enable.partition.eof", "false");
     kafka_test_expect(kafka_test_conf, "statistics.interval.ms", "0");
     kafka_test_expect(kafka_test_conf, "sasl.mechanisms", "SCRAM-SHA-256");
+    /* Bounded prefetch instead of librdkafka's 100000 messages / 64 MiB
+     * queue / 50 MiB fetches (the consumers' RSS). */
+    kafka_test_expect(kafka_test_conf, "queued.min.messages", "10000");
+    kafka_test_expect(kafka_test_conf, "queued.max.messages.kbytes", "4096");
+    kafka_test_expect(kafka_test_conf, "fetch.max.bytes", "4194304");
+    kafka_test_expect(kafka_test_conf, "max.partition.fetch.bytes", "1048576");
+}
+
+Test(kafka_conf, consumer_conf_creates_a_consumer) {
+    /* librdkafka checks the fetch limits against each other (fetch.max.bytes
+     * vs message.max.bytes, receive.message.max.bytes) only in rd_kafka_new. */
+    struct kafka_settings s = kafka_test_sasl();
+    char errstr[512];
+    s.bootstrap = "127.0.0.1:1"; /* never a real broker, even with the stack up */
+    rd_kafka_conf_t *conf =
+        kafka_conf_consumer(&s, "billing", kafka_test_err, sizeof(kafka_test_err));
+    cr_assert_not_null(conf, "%s", kafka_test_err);
+    rd_kafka_conf_set_log_cb(conf, kafka_test_quiet_log);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (!rk)
+        rd_kafka_conf_destroy(conf);
+    cr_assert_not_null(rk, "rd_kafka_new: %s", errstr);
+    rd_kafka_destroy(rk);
 }
 
 Test(kafka_conf, consumer_requires_group) {
