@@ -33,10 +33,24 @@ enum {
     OE_NHEADERS,
 };
 
-static const char *const oe_names[OE_NHEADERS] = {
-    "ce_specversion", "ce_id",       "ce_source",    "ce_type",     "ce_time",
-    "ce_subject",     "ce_clientid", "content-type", "traceparent",
-};
+// clang-format off
+#define OE_HEADER_NAMES(X) X("ce_specversion") X("ce_id") X("ce_source") X("ce_type") X("ce_time") \
+    X("ce_subject") X("ce_clientid") X("content-type") X("traceparent")
+// clang-format on
+#define OE_NAME(s) s,
+#define OE_NAME_LEN(s) sizeof s - 1,
+static const char *const oe_names[OE_NHEADERS] = {OE_HEADER_NAMES(OE_NAME)};
+static const size_t oe_name_lens[OE_NHEADERS] = {OE_HEADER_NAMES(OE_NAME_LEN)};
+
+/* Index of a known header name, or -1: lengths first, so most names are
+ * told apart without comparing bytes (this runs for every header of every
+ * record). */
+static int oe_header_index(const char *name, size_t len) {
+    for (int k = 0; k < OE_NHEADERS; k++)
+        if (oe_name_lens[k] == len && memcmp(name, oe_names[k], len) == 0)
+            return k;
+    return -1;
+}
 
 /* A header value as found: bytes (not NUL-terminated) and how many times. */
 struct oe_value {
@@ -188,7 +202,8 @@ static int oe_read_headers(const rd_kafka_headers_t *hdrs, struct oe_value h[OE_
     for (size_t idx = 0; hdrs && rd_kafka_header_get_all(hdrs, idx, &name, &val, &size) ==
                                      RD_KAFKA_RESP_ERR_NO_ERROR;
          idx++) {
-        if (!utf8_valid(name, strlen(name))) {
+        size_t name_len = strlen(name);
+        if (!utf8_valid(name, name_len)) {
             errmsg_set(why, whylen, "header name #%zu is not UTF-8", idx + 1);
             return -1;
         }
@@ -196,12 +211,11 @@ static int oe_read_headers(const rd_kafka_headers_t *hdrs, struct oe_value h[OE_
         if (val && bad < size) {
             char q[OE_QUOTE_MAX + 4];
             errmsg_set(why, whylen, "header '%s' is not UTF-8 (byte %zu)",
-                       oe_quote(name, strlen(name), q), bad);
+                       oe_quote(name, name_len, q), bad);
             return -1;
         }
-        for (int k = 0; k < OE_NHEADERS; k++) {
-            if (strcmp(name, oe_names[k]) != 0)
-                continue;
+        int k = oe_header_index(name, name_len);
+        if (k >= 0) {
             if (h[k].seen++ && k < OE_NREQUIRED) {
                 errmsg_set(why, whylen, "header %s is repeated", oe_names[k]);
                 return -1;

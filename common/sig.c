@@ -138,10 +138,12 @@ static void sig_pipe_drain(void) {
 }
 
 int sig_take_reload(void) {
-    sig_pipe_drain();
+    /* Only a stop or a reload writes the pipe, so there is nothing to drain
+     * without a reload: no read() per call (billing calls it per record). */
     if (!sig_reload)
         return 0;
     sig_reload = 0;
+    sig_pipe_drain();
     return 1;
 }
 

@@ -55,8 +55,8 @@ int sig_wakeup_fd(void);
 /* Nonzero once SIGTERM/SIGINT arrived or sig_request_stop() was called. */
 int sig_stop_requested(void);
 
-/* Returns 1 if SIGHUP arrived since the last call (and clears it), else 0.
- * Also empties the self-pipe unless a stop is pending. */
+/* Returns 1 if SIGHUP arrived since the last call (and clears it, emptying
+ * the self-pipe unless a stop is pending), else 0 without a system call. */
 int sig_take_reload(void);
 
 /* Requests a stop as SIGTERM would (async-signal-safe; for tests and for
