@@ -275,7 +275,7 @@ if [[ ${UPDATE_EXPECTED:-0} == 1 ]]; then cp "$OUT/conn-kind-dlq.txt" "$EXPECTED
 check "connectivity matrix (kind + tools.dlq) equals tests/chart/expected-connectivity-kind-dlq.txt" \
   diff -u "$EXPECTED/expected-connectivity-kind-dlq.txt" "$OUT/conn-kind-dlq.txt"
 only_kafka() { # the ordersctl Job's only allowed connection is Kafka 9092 (plus DNS exposure)
-  local lines; lines="$(grep -E '^[^ ]*ordersctl-dlq[^ ]*\[Job\] +=>' "$1" | grep -v 'kube-dns')"
+  local lines; lines="$(grep -E '^[^ ]*ordersctl-dlq[^ ]*\[Job\][[:space:]]+=>' "$1" | grep -v 'kube-dns')"
   [[ $(wc -l <<<"$lines") == 1 && $lines =~ op-orders-pipeline-kafka\[StatefulSet\]\ :\ TCP\ 9092$ ]] ||
     { echo "ordersctl connections: $lines"; return 1; }
   ! grep -E '=> [^ ]*ordersctl-dlq|ordersctl-dlq[^ ]*\[Job\][[:space:]]*<=' "$1"

@@ -35,6 +35,8 @@ listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,BOOT:SASL_PLAINTEXT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=BOOT
 sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 sasl.mechanism.inter.broker.protocol=PLAIN
 listener.name.boot.sasl.enabled.mechanisms=PLAIN
 listener.name.boot.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="$A" password="$P" user_$A="$P";

@@ -25,7 +25,7 @@
 #   KAFKA_BIN            directory of kafka-{topics,configs,acls}.sh
 #   KAFKA_WAIT_SECONDS   how long to wait for the broker (default 600)
 set -euo pipefail
-export LC_ALL=C   # sort and comm agree on the order
+export LC_ALL=C   # one sort order everywhere
 : "${SECRETS_DIR:=/var/run/secrets/orders-pipeline}" "${KAFKA_BIN:=/opt/kafka/bin}"
 : "${KAFKA_WAIT_SECONDS:=600}" "${KAFKA_USERS:=}" "${KAFKA_CA_FILE:=}"
 umask 077
@@ -166,8 +166,9 @@ apply() {
 
 printf '%s\n' "${desired[@]}" | sed '/^$/d' | sort -u >"$work/desired"
 present >"$work/present"
-apply add < <(comm -23 "$work/desired" "$work/present"); added=$count
-apply remove < <(comm -13 "$work/desired" "$work/present"); removed=$count
+# (grep -vxFf: the lines of one file that are not in the other)
+apply add < <(grep -vxFf "$work/present" "$work/desired" || true); added=$count
+apply remove < <(grep -vxFf "$work/desired" "$work/present" || true); removed=$count
 
 # The authorizer applies changes asynchronously: finish only once the broker
 # serves exactly the declared set.
