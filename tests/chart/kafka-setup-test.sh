@@ -223,7 +223,7 @@ chmod +x "$T/jbin/java"
 # A clean environment: local.env derives every port from OP_PORT_OFFSET.
 fresh() {
   env -i PATH="$T/jbin:$PATH" HOME="$HOME" ${XDG_CACHE_HOME:+XDG_CACHE_HOME="$XDG_CACHE_HOME"} \
-    OP_DATA_DIR="$T/fresh" OP_PORT_OFFSET=$((OP_PORT_OFFSET + 50)) "$KAFKA" "$@"
+    OP_DATA_DIR="$T/fresh" OP_PORT_OFFSET=$((OP_PORT_OFFSET + 50)) KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-300}" "$KAFKA" "$@"
 }
 check "scripts/kafka.sh starts a fresh broker (offset +50, own data dir)" fresh start
 check "... which formatted its storage through KafkaBootstrap format" grep -aqF 'KafkaBootstrap' "$T/java-argv.log"
@@ -266,14 +266,14 @@ dev_start() {
     KAFKA_ADMIN_USER=admin KAFKA_ADVERTISED_HOST=127.0.0.1 KAFKA_LISTEN_HOST=127.0.0.1 \
     KAFKA_CLIENT_PORT=$DK_PORT KAFKA_CONTROLLER_PORT=$((DK_PORT + 1)) KAFKA_BOOT_PORT=$((DK_PORT + 2)) \
     SECRETS_DIR="$DK/secrets" KAFKA_BIN="$DK/bin" KAFKA_DATA_DIR="$DK/data" KAFKA_WORK_DIR="$DK/work" \
-    setsid bash -c "$(cat "$T/dev-kafka.sh")" >>"$DK/out.log" 2>&1 &
+    setsid bash -c "$(cat "$T/dev-kafka.sh")" >"$DK/out.log" 2>&1 &
   DK_PID=$!
 }
 dev_stop() { # TERM the script (it forwards to the broker); bounded wait
   [[ -n ${DK_PID:-} ]] || return 0
   kill -TERM "$DK_PID" 2>/dev/null || true
   local i
-  for i in $(seq 1 150); do kill -0 "$DK_PID" 2>/dev/null || break; sleep 0.2; done
+  for i in $(seq 1 600); do kill -0 "$DK_PID" 2>/dev/null || break; sleep 0.2; done  # 120 s
   if kill -0 "$DK_PID" 2>/dev/null; then kill -KILL -- "-$DK_PID" 2>/dev/null || true; DK_PID=; return 1; fi
   wait "$DK_PID" 2>/dev/null || true
   DK_PID=
@@ -283,9 +283,10 @@ admin_login() { # admin_login MECHANISM PASSWORD
     "$1" "$2" >"$T/dk-login.properties"
   run org.apache.kafka.tools.ClusterTool cluster-id --bootstrap-server "127.0.0.1:$DK_PORT" --config "$T/dk-login.properties"
 }
-dev_ready() { # up to 120 s for the admin's SCRAM login on the client listener
-  local deadline=$((SECONDS + 120))
-  until admin_login SCRAM-SHA-256 "$DEV_PW" >/dev/null 2>&1; do
+dev_ready() { # bounded wait (KAFKA_START_TIMEOUT, 300 s) for the admin's SCRAM login
+  local deadline=$((SECONDS + ${KAFKA_START_TIMEOUT:-300}))
+  # the script says so once both mechanisms are upserted
+  until grep -q 'admin SCRAM credential in place' "$DK/out.log" 2>/dev/null && admin_login SCRAM-SHA-256 "$DEV_PW" >/dev/null 2>&1; do
     if ((SECONDS >= deadline)) || ! kill -0 "$DK_PID" 2>/dev/null; then tail -n 20 "$DK/out.log"; return 1; fi
     sleep 2
   done
