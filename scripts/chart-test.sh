@@ -46,7 +46,7 @@ CHECKOV_SKIP=CKV_K8S_21,CKV_K8S_15,CKV_K8S_43
 
 passed=0 failed=0
 ok()  { passed=$((passed + 1)); printf '  PASS %s\n' "$1"; }
-bad() { failed=$((failed + 1)); printf '  FAIL %s\n' "$1"; [[ -s $OUT/err ]] && sed 's/^/       /' "$OUT/err" | head -40; }
+bad() { failed=$((failed + 1)); printf '  FAIL %s\n' "$1"; if [[ -s $OUT/err ]]; then sed 's/^/       /' "$OUT/err" | head -40; fi; }
 # check NAME CMD...: CMD must succeed.
 check() { local n=$1; shift; if "$@" >"$OUT/err" 2>&1; then ok "$n"; else bad "$n"; fi; }
 # refute NAME CMD...: CMD must fail (a negative test).

@@ -40,7 +40,7 @@ trap cleanup EXIT
 
 passed=0 failed=0
 ok()  { passed=$((passed + 1)); printf '  PASS %s\n' "$1"; }
-bad() { failed=$((failed + 1)); printf '  FAIL %s\n' "$1"; [[ -s $T/err ]] && sed 's/^/       /' "$T/err" | head -30; }
+bad() { failed=$((failed + 1)); printf '  FAIL %s\n' "$1"; if [[ -s $T/err ]]; then sed 's/^/       /' "$T/err" | head -30; fi; }
 check() { local n=$1; shift; if "$@" >"$T/err" 2>&1; then ok "$n"; else bad "$n"; fi; }
 
 if ! "$KAFKA" status >/dev/null 2>&1; then
