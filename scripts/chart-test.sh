@@ -8,9 +8,17 @@
 #   - checkov Kubernetes checks: zero failures (skips listed in README)
 #   - tests/chart/check_manifests.py: Secret isolation, ServiceAccounts, env
 #     names (and three deliberate weakenings must each be caught)
+#   - tests/chart/check_argv_secrets.py: no rendered script starts a program
+#     with a secret on its command line (two reintroduced forms are caught)
 #   - netpol-analyzer connectivity of the rendered kind and production
 #     manifests equals tests/chart/expected-connectivity-*.txt, and a loosened
-#     policy or networkPolicy.enabled=false makes it differ
+#     policy or networkPolicy.enabled=false makes it differ; the operator's
+#     ordersctl dlq Job (tools.dlq) reaches Kafka and nothing else
+#   - tests/chart/kafka-setup-test.sh against the REAL local Kafka (started
+#     if needed): the Kafka bootstrap Job's script creates users, topics and
+#     exactly the chart's ACLs, removes stale ones, puts no password on a
+#     command line; the dev broker script and scripts/kafka.sh neither
+#     (CHART_TEST_KAFKA=0 skips it, and says so)
 #   - observability: the ServiceMonitor scrapes every service's admin port;
 #     promtool check rules on the rendered PrometheusRule and promtool test
 #     rules on tests/alerts/*.yaml (each suite must fail against a rule
@@ -38,7 +46,7 @@ CHECKOV_SKIP=CKV_K8S_21,CKV_K8S_15,CKV_K8S_43
 
 passed=0 failed=0
 ok()  { passed=$((passed + 1)); printf '  PASS %s\n' "$1"; }
-bad() { failed=$((failed + 1)); printf '  FAIL %s\n' "$1"; [[ -s $OUT/err ]] && sed 's/^/       /' "$OUT/err" | head -40; }
+bad() { failed=$((failed + 1)); printf '  FAIL %s\n' "$1"; if [[ -s $OUT/err ]]; then sed 's/^/       /' "$OUT/err" | head -40; fi; }
 # check NAME CMD...: CMD must succeed.
 check() { local n=$1; shift; if "$@" >"$OUT/err" 2>&1; then ok "$n"; else bad "$n"; fi; }
 # refute NAME CMD...: CMD must fail (a negative test).
@@ -91,11 +99,19 @@ bad_values=(
   "prometheusRule.consumerLag.for=ten"
   "prometheusRule.runbookUrl=docs/runbook.md"
   "grafanaDashboard.labels.grafana_dashboard=1"
+  "tools.dlq.action=delete"
+  "tools.dlq.subscription=orders"
+  "bootstrap.kafka.revokePrincipals={billing}"
+  "stores.kafka.users.billing=bill ing"
 )
 for kv in "${bad_values[@]}"; do
   refute_with "schema rejects $kv" "don't meet the specifications" render kind --set "$kv"
 done
 refute_with "dev stores need secrets.create" "need secrets.create=true" render default --set dev.redis.enabled=true
+refute_with "grace period shorter than preStop + drain is refused" "terminationGracePeriodSeconds=14 is shorter" \
+  render kind --set podDefaults.terminationGracePeriodSeconds=14
+refute_with "... also when publisher.drainTimeout grows" "raise it to at least 45" \
+  render kind --set publisher.drainTimeout=40s
 refute_with "kind values need every secret value" "kafkaAdminPassword is required" render kind --set secrets.values.kafkaAdminPassword=
 
 say "kubernetes-validate (strict)"
@@ -135,6 +151,20 @@ for m in share-secret secret-env; do
   "$PY" "$EXPECTED/mutate.py" "$m" "$OUT/kind/all.yaml" >"$OUT/mut-$m.yaml"
   refute "check_manifests catches $m" "$PY" "$EXPECTED/check_manifests.py" "$OUT/mut-$m.yaml"
 done
+
+say "no secret on a command line (tests/chart/check_argv_secrets.py)"
+render kind --set tools.dlq.enabled=true >"$OUT/kind-dlq.yaml" 2>"$OUT/err" && ok "helm template (kind + tools.dlq)" || bad "helm template (kind + tools.dlq)"
+for v in "${VARIANTS[@]}" kind-dlq; do
+  f="$OUT/$v/all.yaml"; [[ $v == kind-dlq ]] && f="$OUT/kind-dlq.yaml"
+  check "no rendered script passes a secret on a command line ($v)" "$PY" "$EXPECTED/check_argv_secrets.py" "$f"
+done
+for m in argv-password argv-password-var; do
+  "$PY" "$EXPECTED/mutate.py" "$m" "$OUT/kind/all.yaml" >"$OUT/mut-$m.yaml"
+  refute_with "check_argv_secrets catches $m" "gets a secret on its command line" \
+    "$PY" "$EXPECTED/check_argv_secrets.py" "$OUT/mut-$m.yaml"
+done
+check "the ordersctl dlq Job passes check_manifests (own Secret and ServiceAccount)" \
+  "$PY" "$EXPECTED/check_manifests.py" "$OUT/kind-dlq.yaml"
 
 say "shell scripts of the Jobs and dev stores"
 for v in kind production; do
@@ -239,6 +269,30 @@ check "... and the change is any source -> publisher" grep -q '^0.0.0.0-255.255.
 render kind --set networkPolicy.enabled=false >"$OUT/nonp.yaml"
 connectivity "$OUT/nonp.yaml" >"$OUT/conn-nonp.txt"
 refute "networkPolicy.enabled=false changes the matrix" diff -q "$EXPECTED/expected-connectivity-kind.txt" "$OUT/conn-nonp.txt"
+# The operator's ordersctl dlq Job (tools.dlq): Kafka and DNS, nothing else.
+connectivity "$OUT/kind-dlq.yaml" >"$OUT/conn-kind-dlq.txt"
+if [[ ${UPDATE_EXPECTED:-0} == 1 ]]; then cp "$OUT/conn-kind-dlq.txt" "$EXPECTED/expected-connectivity-kind-dlq.txt"; fi
+check "connectivity matrix (kind + tools.dlq) equals tests/chart/expected-connectivity-kind-dlq.txt" \
+  diff -u "$EXPECTED/expected-connectivity-kind-dlq.txt" "$OUT/conn-kind-dlq.txt"
+only_kafka() { # the ordersctl Job's only allowed connection is Kafka 9092 (plus DNS exposure)
+  local lines; lines="$(grep -E '^[^ ]*ordersctl-dlq[^ ]*\[Job\][[:space:]]+=>' "$1" | grep -v 'kube-dns')"
+  [[ $(wc -l <<<"$lines") == 1 && $lines =~ op-orders-pipeline-kafka\[StatefulSet\]\ :\ TCP\ 9092$ ]] ||
+    { echo "ordersctl connections: $lines"; return 1; }
+  ! grep -E '=> [^ ]*ordersctl-dlq|ordersctl-dlq[^ ]*\[Job\][[:space:]]*<=' "$1"
+}
+check "... where ordersctl reaches Kafka 9092 only and nothing reaches it" only_kafka "$OUT/conn-kind-dlq.txt"
+"$PY" "$EXPECTED/mutate.py" open-ordersctl "$OUT/kind-dlq.yaml" >"$OUT/open-ordersctl.yaml"
+connectivity "$OUT/open-ordersctl.yaml" >"$OUT/conn-open-ordersctl.txt"
+refute "a loosened ordersctl policy changes the matrix" diff -q "$EXPECTED/expected-connectivity-kind-dlq.txt" "$OUT/conn-open-ordersctl.txt"
+refute "... and the only-Kafka check notices it" only_kafka "$OUT/conn-open-ordersctl.txt"
+
+say "Kafka bootstrap Job and dev broker against the local Kafka (tests/chart/kafka-setup-test.sh)"
+if [[ ${CHART_TEST_KAFKA:-1} == 0 ]]; then
+  echo "  SKIP kafka-setup-test (CHART_TEST_KAFKA=0): NOT proven in this run"
+else
+  kst() { "$ROOT/tests/chart/kafka-setup-test.sh" >"$OUT/kst.log" 2>&1 || { grep -a -A6 ' FAIL ' "$OUT/kst.log"; tail -n 2 "$OUT/kst.log"; return 1; }; }
+  check "kafka-setup-test: reconcile, no password on a command line, dev broker" kst
+fi
 
 echo "chart-test: $passed passed, $failed failed"
 echo "$passed passed, $failed failed"

@@ -79,16 +79,21 @@ cmd_install() {
     rm -rf "$LIB"; mv "$tmp" "$LIB"
   fi
 
+  ensure_helper
+}
+
+# The helper is compiled into the shared cache under a hash of its source,
+# so checkouts with different versions of it coexist: never delete another
+# build (a concurrent checkout may be running it); builds unused for 30 days go.
+ensure_helper() {
   local hd; hd="$(helper_dir)"
-  if [[ ! -f $hd/KafkaBootstrap.class ]]; then
-    say "compiling the bootstrap helper"
-    rm -rf "$hd.tmp"; mkdir -p "$hd.tmp"
-    javac -nowarn -encoding UTF-8 -cp "$LIB/*" -d "$hd.tmp" "$HERE/KafkaBootstrap.java" ||
-      { rm -rf "$hd.tmp"; die "javac failed on $HERE/KafkaBootstrap.java"; }
-    rm -rf "$hd"; mv "$hd.tmp" "$hd"
-    # Older helper builds of this version are garbage now.
-    find "$KCACHE" -maxdepth 1 -name 'bootstrap-*' ! -path "$hd" -exec rm -rf {} +
-  fi
+  [[ -f $hd/KafkaBootstrap.class ]] && return 0
+  say "compiling the bootstrap helper"
+  rm -rf "$hd.tmp.$$"; mkdir -p "$hd.tmp.$$"
+  javac -nowarn -encoding UTF-8 -cp "$LIB/*" -d "$hd.tmp.$$" "$HERE/KafkaBootstrap.java" ||
+    { rm -rf "$hd.tmp.$$"; die "javac failed on $HERE/KafkaBootstrap.java"; }
+  rm -rf "$hd"; mv "$hd.tmp.$$" "$hd" 2>/dev/null || rm -rf "$hd.tmp.$$"
+  find "$KCACHE" -maxdepth 1 -name 'bootstrap-*' ! -path "$hd" -mtime +30 -exec rm -rf {} + 2>/dev/null || true
 }
 
 # ---- configuration ----------------------------------------------------------------
@@ -142,17 +147,14 @@ random_cluster_id() {
 
 format_storage() {
   [[ -f $KDIR/data/meta.properties ]] && return 0
-  say "formatting storage in $KDIR/data (SCRAM users: $KAFKA_ADMIN_USER $KAFKA_PUBLISHER_USER $KAFKA_BILLING_USER $KAFKA_ARCHIVE_USER)"
-  local args=() u p m
-  for u in ADMIN PUBLISHER BILLING ARCHIVE; do
-    p="KAFKA_${u}_PASSWORD"; u="KAFKA_${u}_USER"
-    for m in SCRAM-SHA-256 SCRAM-SHA-512; do
-      args+=(--add-scram "$m=[name=${!u},password=${!p}]")
-    done
-  done
-  java "${TOOL_JVM[@]}" -cp "$LIB/*" kafka.tools.StorageTool format \
-      -t "$(random_cluster_id)" -c "$CONF" "${args[@]}" >>"$LOG" 2>&1 ||
-    fail "storage format failed"
+  say "formatting storage in $KDIR/data (SCRAM user: $KAFKA_ADMIN_USER; the bootstrap adds the others)"
+  # The helper runs StorageTool in its own JVM and takes the admin's
+  # credential on stdin: `--add-scram ...password=...` on a command line is
+  # readable by every local process (/proc/PID/cmdline).
+  ensure_helper
+  printf 'user %s %s\n' "$KAFKA_ADMIN_USER" "$KAFKA_ADMIN_PASSWORD" |
+    java "${TOOL_JVM[@]}" -cp "$(helper_dir):$LIB/*" KafkaBootstrap format "$CONF" "$(random_cluster_id)" >>"$LOG" 2>&1 ||
+    fail "storage format failed (log $LOG)"
 }
 
 # ---- process --------------------------------------------------------------------------
@@ -195,6 +197,7 @@ cds_flags() {
 }
 
 helper() { # helper check|bootstrap TIMEOUT_S
+  ensure_helper
   java "${TOOL_JVM[@]}" -cp "$(helper_dir):$LIB/*" KafkaBootstrap "$1" "$ADMIN_CONF" "$(( $2 * 1000 ))"
 }
 

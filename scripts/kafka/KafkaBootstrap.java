@@ -2,8 +2,14 @@
 // JVM (each JVM start costs ~1-2 s). Used only by scripts/kafka.sh, which
 // compiles it once into $CACHE against the Kafka jars.
 //
+//   java KafkaBootstrap format    SERVER_PROPERTIES CLUSTER_ID < SPEC
 //   java KafkaBootstrap check     ADMIN_PROPERTIES TIMEOUT_MS
 //   java KafkaBootstrap bootstrap ADMIN_PROPERTIES TIMEOUT_MS < SPEC
+//
+// format: kafka-storage format with one SCRAM-SHA-256/512 credential per
+// `user` line of SPEC (the broker's admin), run in this JVM: StorageTool's
+// --add-scram takes the password on its command line, and a command line is
+// readable by every process on the machine (/proc/PID/cmdline, ps).
 //
 // check: a real admin request over the SASL listener (DescribeCluster plus
 // DescribeUserScramCredentials, which needs cluster Describe): proves the
@@ -62,8 +68,12 @@ public final class KafkaBootstrap {
     private static final int SCRAM_ITERATIONS = 4096;
 
     public static void main(String[] args) {
+        if (args.length == 3 && args[0].equals("format")) {
+            System.exit(format(args[1], args[2]));
+        }
         if (args.length != 3 || !(args[0].equals("check") || args[0].equals("bootstrap"))) {
-            System.err.println("usage: KafkaBootstrap check|bootstrap ADMIN_PROPERTIES TIMEOUT_MS [< SPEC]");
+            System.err.println("usage: KafkaBootstrap check|bootstrap ADMIN_PROPERTIES TIMEOUT_MS [< SPEC]\n"
+                    + "       KafkaBootstrap format SERVER_PROPERTIES CLUSTER_ID < SPEC");
             System.exit(2);
         }
         long timeoutMs = Long.parseLong(args[2]);
@@ -94,6 +104,30 @@ public final class KafkaBootstrap {
             rc = 1;
         }
         System.exit(rc);
+    }
+
+    /** Formats the storage with the SCRAM users of SPEC; 0 on success (or already formatted: never). */
+    private static int format(String serverProperties, String clusterId) {
+        Spec spec = null;
+        try {
+            spec = Spec.read(System.in);
+            List<String> argv = new ArrayList<>(List.of("format", "-t", clusterId, "-c", serverProperties));
+            for (Map.Entry<String, String> u : spec.users.entrySet()) {
+                for (String m : new String[] {"SCRAM-SHA-256", "SCRAM-SHA-512"}) {
+                    argv.add("--add-scram");
+                    argv.add(m + "=[name=" + u.getKey() + ",password=" + u.getValue() + "]");
+                }
+            }
+            return kafka.tools.StorageTool.execute(argv.toArray(new String[0]), System.out);
+        } catch (Exception e) {
+            // The message may quote an --add-scram argument: blank the passwords.
+            String msg = String.valueOf(e.getMessage());
+            for (String pw : spec == null ? List.<String>of() : spec.users.values()) {
+                msg = msg.replace(pw, "***");
+            }
+            System.err.println("kafka format failed: " + e.getClass().getSimpleName() + ": " + msg);
+            return 1;
+        }
     }
 
     private static <T> T get(KafkaFuture<T> f, long deadline) throws Exception {

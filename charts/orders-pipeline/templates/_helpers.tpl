@@ -445,3 +445,27 @@ spec:
   ports:
     - {name: store, port: {{ .port }}, targetPort: store, protocol: TCP}
 {{- end -}}
+
+{{/* Checks ----------------------------------------------------------------- */}}
+
+{{/* op.durationMs "10s": milliseconds of a duration as the services parse it
+     ("250ms", "5s", "2m", "1h"; a bare number is milliseconds). */}}
+{{- define "op.durationMs" -}}
+{{- $n := regexFind "^[0-9]+" . | int -}}
+{{- $u := trimPrefix (regexFind "^[0-9]+" .) . -}}
+{{- $mul := get (dict "" 1 "ms" 1 "s" 1000 "m" 60000 "h" 3600000) $u | int -}}
+{{- mul $n $mul -}}
+{{- end -}}
+
+{{/* Graceful termination: the grace period must cover the preStop sleep plus
+     the longest drain (every service drains up to 10 s by default; the
+     publisher's is publisher.drainTimeout), or the kubelet kills a pod that
+     is still draining. */}}
+{{- define "op.checkGracePeriod" -}}
+{{- $p := .Values.podDefaults -}}
+{{- $drain := max 10000 (include "op.durationMs" .Values.publisher.drainTimeout | int) -}}
+{{- $need := add (mul $p.preStopSleepSeconds 1000) $drain -}}
+{{- if lt (mul $p.terminationGracePeriodSeconds 1000) $need -}}
+{{- fail (printf "podDefaults.terminationGracePeriodSeconds=%d is shorter than preStopSleepSeconds (%d s) + the longest drain (%d ms): raise it to at least %d" (int $p.terminationGracePeriodSeconds) (int $p.preStopSleepSeconds) (int $drain) (int (div (add $need 999) 1000))) -}}
+{{- end -}}
+{{- end -}}
