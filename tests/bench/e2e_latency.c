@@ -403,14 +403,14 @@ int main(int argc, char **argv) {
     printf("e2e accepted=%llu errors=%llu pg_rows=%zu pg_p50_ms=%.2f pg_p99_ms=%.2f "
            "pg_lb_p50_ms=%.2f pg_lb_p99_ms=%.2f s3_sampled=%zu s3_seen=%zu s3_p50_ms=%.2f "
            "s3_p99_ms=%.2f ack_p50_ms=%.2f ack_p99_ms=%.2f pg_poll_ms=%.1f s3_poll_ms=%.1f "
-           "sender_offset_ms=%.2f\n",
+           "sender_offset_ms=%.2f missing_pg=%zu missing_s3=%zu\n",
            (unsigned long long)st->accepted, (unsigned long long)st->errors, npg,
            bench_percentile(pg, npg, 50), bench_percentile(pg, npg, 99),
            bench_percentile(pglb, nlb, 50), bench_percentile(pglb, nlb, 99), sampled, ns3,
            bench_percentile(s3, ns3, 50), bench_percentile(s3, ns3, 99),
            (double)ordersctl_hist_percentile(&st->latency, 50) / 1000.0,
            (double)ordersctl_hist_percentile(&st->latency, 99) / 1000.0, e.pg_poll_s * 1000,
-           e.s3_poll_s * 1000, offset * 1000);
+           e.s3_poll_s * 1000, offset * 1000, e.n - npg, sampled - ns3);
     int ok = st->errors == 0 && st->accepted == e.n && npg == e.n && ns3 == sampled &&
              !e.pg_err[0] && !e.s3_err[0];
     free(pg);
