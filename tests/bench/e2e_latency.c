@@ -71,7 +71,9 @@ struct e2e {
     double send_end; /* realtime */
 };
 
-static double e2e_due(const struct e2e *e, size_t i) { return e->t0 + (double)i / e->rate; }
+static double e2e_due(const struct e2e *e, size_t i) {
+    return e->t0 + (double)i / e->rate;
+}
 
 /* How many orders are due at realtime `now`. */
 static size_t e2e_due_count(const struct e2e *e, double now) {
@@ -198,7 +200,8 @@ static void *e2e_s3_poller(void *arg) {
         for (size_t i = lo; i < due; i += 1) {
             if (i % e->s3_every != 0 || e->s3_seen[i] != 0)
                 continue;
-            char key[ARCHIVE_KEY_MAX], id[ORDERSCTL_ORDER_ID_MAX + 1], want[ORDERSCTL_ORDER_ID_MAX + 16];
+            char key[ARCHIVE_KEY_MAX], id[ORDERSCTL_ORDER_ID_MAX + 1],
+                want[ORDERSCTL_ORDER_ID_MAX + 16];
             if (e2e_s3_key(e, i, key, sizeof key) != 0) {
                 e->s3_seen[i] = -1; /* near midnight: not sampled */
                 e->s3_skipped++;
@@ -338,8 +341,8 @@ int main(int argc, char **argv) {
     e.pg_billed = calloc(e.n, sizeof(double));
     e.s3_seen = calloc(e.n, sizeof(double));
     struct e2e_sender snd = {.e = &e, .st = malloc(sizeof(struct ordersctl_load_stats))};
-    if (!e.pg_seen || !e.pg_billed || !e.s3_seen || !snd.st ||
-        ordersctl_gen_run_id(e.run) != 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    if (!e.pg_seen || !e.pg_billed || !e.s3_seen || !snd.st || ordersctl_gen_run_id(e.run) != 0 ||
+        curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "%s: out of memory or no randomness\n", E2E_TOOL);
         return 2;
     }
@@ -379,8 +382,8 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < e.n; i += e.s3_every)
         sampled += e.s3_seen[i] >= 0;
     const struct ordersctl_load_stats *st = snd.st;
-    printf("end to end: %zu orders at %.0f/s (open loop, %u connections), run %s\n", e.n,
-           e.rate, connections, e.run);
+    printf("end to end: %zu orders at %.0f/s (open loop, %u connections), run %s\n", e.n, e.rate,
+           connections, e.run);
     printf("accepted %llu, errors %llu, sender offset <= %.2f ms\n",
            (unsigned long long)st->accepted, (unsigned long long)st->errors, offset * 1000);
     printf("POST -> 202        p50 %.1f ms  p99 %.1f ms\n",
@@ -388,14 +391,14 @@ int main(int argc, char **argv) {
            (double)ordersctl_hist_percentile(&st->latency, 99) / 1000.0);
     printf("POST -> Postgres   p50 %.1f ms  p99 %.1f ms  max %.1f ms  (%zu rows, poll %.0f ms, "
            "%zu queries)\n",
-           bench_percentile(pg, npg, 50), bench_percentile(pg, npg, 99),
-           npg ? pg[npg - 1] : 0.0, npg, e.pg_poll_s * 1000, e.pg_polls);
+           bench_percentile(pg, npg, 50), bench_percentile(pg, npg, 99), npg ? pg[npg - 1] : 0.0,
+           npg, e.pg_poll_s * 1000, e.pg_polls);
     printf("  lower bound (billed_at = txn start)  p50 %.1f ms  p99 %.1f ms\n",
            bench_percentile(pglb, nlb, 50), bench_percentile(pglb, nlb, 99));
     printf("POST -> S3 object  p50 %.1f ms  p99 %.1f ms  max %.1f ms  (%zu of %zu sampled, 1 in "
            "%zu, poll %.0f ms, %zu GETs)\n",
-           bench_percentile(s3, ns3, 50), bench_percentile(s3, ns3, 99),
-           ns3 ? s3[ns3 - 1] : 0.0, ns3, sampled, e.s3_every, e.s3_poll_s * 1000, e.s3_gets);
+           bench_percentile(s3, ns3, 50), bench_percentile(s3, ns3, 99), ns3 ? s3[ns3 - 1] : 0.0,
+           ns3, sampled, e.s3_every, e.s3_poll_s * 1000, e.s3_gets);
     if (e.pg_err[0])
         fprintf(stderr, "%s: postgres poller: %s\n", E2E_TOOL, e.pg_err);
     if (e.s3_err[0])

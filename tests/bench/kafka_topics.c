@@ -82,7 +82,8 @@ int main(int argc, char **argv) {
         rd_kafka_NewTopic_t *nt[KT_MAX];
         int made = 0;
         for (; made < ntopics; made++)
-            if (!(nt[made] = rd_kafka_NewTopic_new(argv[first + made], parts, 1, err, sizeof err))) {
+            if (!(nt[made] =
+                      rd_kafka_NewTopic_new(argv[first + made], parts, 1, err, sizeof err))) {
                 fprintf(stderr, "%s: %s: %s\n", KT_TOOL, argv[first + made], err);
                 break;
             }
@@ -97,8 +98,8 @@ int main(int argc, char **argv) {
         for (int i = 0; i < ntopics; i++)
             dt[i] = rd_kafka_DeleteTopic_new(argv[first + i]);
         rd_kafka_DeleteTopics(rk, dt, (size_t)ntopics, opt, q);
-        rc = kt_wait(q, RD_KAFKA_EVENT_DELETETOPICS_RESULT,
-                     RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+        rc =
+            kt_wait(q, RD_KAFKA_EVENT_DELETETOPICS_RESULT, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
         rd_kafka_DeleteTopic_destroy_array(dt, (size_t)ntopics);
     }
     rd_kafka_AdminOptions_destroy(opt);

@@ -122,8 +122,8 @@ static double rp_put_all(struct rp_object *objs, size_t n, long in_flight) {
     while (done < n) {
         struct s3_result res;
         while (next < n && archive_s3put_in_flight(p) < (size_t)in_flight) {
-            if (archive_s3put_start(p, objs[next].key, objs[next].doc, objs[next].len,
-                                    &objs[next], &res) != 0) {
+            if (archive_s3put_start(p, objs[next].key, objs[next].doc, objs[next].len, &objs[next],
+                                    &res) != 0) {
                 fprintf(stderr, "%s: cannot start PUT: %s\n", RP_TOOL, res.message);
                 goto out;
             }

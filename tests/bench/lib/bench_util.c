@@ -29,9 +29,13 @@ static double bench_clock(clockid_t id) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-double bench_mono(void) { return bench_clock(CLOCK_MONOTONIC); }
+double bench_mono(void) {
+    return bench_clock(CLOCK_MONOTONIC);
+}
 
-double bench_real(void) { return bench_clock(CLOCK_REALTIME); }
+double bench_real(void) {
+    return bench_clock(CLOCK_REALTIME);
+}
 
 void bench_sleep_until(double t) {
     struct timespec ts = {.tv_sec = (time_t)t, .tv_nsec = (long)((t - (double)(time_t)t) * 1e9)};
@@ -46,7 +50,9 @@ static int bench_cmp(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-void bench_sort(double *v, size_t n) { qsort(v, n, sizeof *v, bench_cmp); }
+void bench_sort(double *v, size_t n) {
+    qsort(v, n, sizeof *v, bench_cmp);
+}
 
 double bench_percentile(const double *sorted, size_t n, double p) {
     if (n == 0)
