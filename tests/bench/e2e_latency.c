@@ -382,6 +382,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < e.n; i += e.s3_every)
         sampled += e.s3_seen[i] >= 0;
     const struct ordersctl_load_stats *st = snd.st;
+    ordersctl_load_report(&snd.p, st, stdout); /* the sender's own table: errors by status */
     printf("end to end: %zu orders at %.0f/s (open loop, %u connections), run %s\n", e.n, e.rate,
            connections, e.run);
     printf("accepted %llu, errors %llu, sender offset <= %.2f ms\n",
