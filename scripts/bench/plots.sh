@@ -5,7 +5,8 @@
 #   scripts/bench/plots.sh RESULTS.tsv OUTDIR
 # Writes OUTDIR/accept-latency.svg (accept path: latency vs throughput, open
 # loop at 25/50/75 % and the closed-loop maximum) and OUTDIR/sinks.svg
-# (drain rates next to their ceilings). Exit 1 if gnuplot fails.
+# (drain rates next to their ceilings); a plot without data (its stages did
+# not run) is left out. Exit 1 if gnuplot fails.
 set -euo pipefail
 results=$1 outdir=$2
 mkdir -p "$outdir"
@@ -37,6 +38,9 @@ stat() {
   fi
 } >"$tmp/accept.dat"
 
+# A stage that did not run (STAGES) leaves its plot out.
+if [[ -s $tmp/accept.dat ]]; then
+rm -f "$outdir/accept-latency.svg"
 gnuplot <<GP
 set terminal svg size 760,460 dynamic font "sans,11"
 set output "$outdir/accept-latency.svg"
@@ -54,6 +58,7 @@ plot "$tmp/accept.dat" using 1:2:3:4 with yerrorlines title "p50" pt 7, \
      "" using 1:8 with linespoints title "p99.9" pt 9, \
      "" using 1:5:9 with labels offset 0,1 notitle
 GP
+fi
 
 # ---- sinks: each drain next to its ceiling, records/s
 {
@@ -69,6 +74,8 @@ GP
   emit "archive batch" sink_archive batch_records_per_s 3
 } >"$tmp/sinks.dat"
 
+if [[ -s $tmp/sinks.dat ]]; then
+rm -f "$outdir/sinks.svg"
 gnuplot <<GP
 set terminal svg size 760,460 dynamic font "sans,11"
 set output "$outdir/sinks.svg"
@@ -85,4 +92,5 @@ plot "$tmp/sinks.dat" using 0:2:(0.6):5:xtic(1) with boxes lc variable, \
      "" using 0:2:3:4 with yerrorbars lc rgb "black" pt 0, \
      "" using 0:2:(sprintf("%.0f", \$2)) with labels offset 0,1
 GP
-echo "plots: $outdir/accept-latency.svg $outdir/sinks.svg"
+fi
+echo "plots in $outdir: $(cd "$outdir" && ls accept-latency.svg sinks.svg 2>/dev/null | tr '\n' ' ')"
