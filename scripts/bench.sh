@@ -229,7 +229,7 @@ if stage_on 4; then
   wait_consumers_idle
   stage_begin 4 "sinks (billing vs COPY, archive vs raw PUTs, batch mode), $SINK_N orders"
   for r in $(seq 1 "$REPS"); do
-    sinks_rep "$RUN_ID-s$r" "$SINK_N"
+    sinks_rep "$RUN_ID-s$r" "$SINK_N" || record sinks failed_rep "$r"
   done
 fi
 
@@ -351,6 +351,7 @@ stage_on 1 && check "accept path: orders accepted" 'awk -v x="$(col accept_path 
 stage_on 2 && check "latency runs: no errors" '! awk -F"\t" "\$1 ~ /^latency/ && \$2 == \"errors\" && \$3 != 0 {bad = 1} END {exit !bad}" "$RESULTS"'
 stage_on 3 && check "Kafka ceiling measured" 'awk -v x="$(col kafka_ceiling orders_per_s | sort -g | head -1)" "BEGIN {exit !(x > 0)}"'
 positive() { awk -v x="$(col "$1" "$2" | sort -g | head -1)" 'BEGIN {exit !(x > 0)}'; }
+stage_on 4 && check "sinks: no failed repetition" '[[ -z $(col sinks failed_rep) ]]'
 stage_on 4 && check "billing drain and COPY measured" 'positive sink_billing drain_orders_per_s && positive sink_billing copy_rows_per_s'
 stage_on 4 && check "archive drain, raw PUTs and batch measured" 'positive sink_archive drain_objects_per_s && positive sink_archive raw_put_objects_per_s && positive sink_archive batch_records_per_s'
 stage_on 5 && check "e2e: every order in Postgres and every sample in S3" '[[ -n $(col e2e missing_pg) ]] && ! col e2e missing_pg | grep -qv "^0$" && ! col e2e missing_s3 | grep -qv "^0$" && ! col e2e errors | grep -qv "^0$"'

@@ -26,7 +26,9 @@
 #      exec. ARCHIVE_BATCH_AGE is 200 ms here (default 5 s): a drain of a
 #      backlog fills its batches; only the last partial batch of each
 #      partition waits for the age.
-# Needs from bench.sh: ROOT BIN BENCH_BIN OUT, record(), say/warn/die.
+# A failed step warns and ends the repetition (returning 1) instead of the
+# whole run: bench.sh records it and its checks fail.
+# Needs from bench.sh: ROOT BIN BENCH_BIN OUT, record(), say/warn.
 
 SINK_IN_FLIGHT=64
 SINK_PORT_BILLING=$((BILLING_ADMIN_PORT + 7))
@@ -106,13 +108,23 @@ sink_archive_stored() {
 # sink_rate N T0 T1: N / (T1 - T0), one decimal.
 sink_rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN {printf "%.1f", n / (b - a)}'; }
 
+# sink_fail MESSAGE: warns, stops the consumer, drops the repetition's
+# topics, rows and scratch table (uses sinks_rep's locals).
+sink_fail() {
+  warn "sinks: $1"
+  sink_stop
+  sink_migrator_psql -c "DROP TABLE IF EXISTS $scratch; DELETE FROM billing.orders WHERE client_id = '$client';
+    DELETE FROM billing.consumer_offsets WHERE topic = '$tb'" >/dev/null 2>&1 || true
+  "$BENCH_BIN/kafka_topics" delete "$tb" "$ta" "$tb.dlq" "$ta.dlq" >/dev/null 2>&1 || true
+}
+
 sinks_rep() {
   local id=$1 n=$2 tb="bench.$1.billing" ta="bench.$1.archive" client="bench-$1"
-  local log="$OUT/sinks-$id" t0 t1 rows
+  local log="$OUT/sinks-$id" t0 t1 rows scratch="billing.bench_copy_${1//[^a-zA-Z0-9]/_}"
   SINK_TARGET=$n
-  "$BENCH_BIN/kafka_topics" create 6 "$tb" "$ta" || die "cannot create $tb/$ta"
+  "$BENCH_BIN/kafka_topics" create 6 "$tb" "$ta" || { warn "cannot create $tb/$ta"; return 1; }
   BENCH_CLIENT_ID=$client "$BENCH_BIN/kafka_ceiling" "$n" "$tb" "$ta" >/dev/null ||
-    die "cannot fill $tb/$ta"
+    { sink_fail "cannot fill $tb/$ta"; return 1; }
 
   # ---- billing drain
   local -a benv
@@ -122,15 +134,14 @@ sinks_rep() {
     BILLING_ADMIN_PORT="$SINK_PORT_BILLING" PG_HOST="$PG_HOST" PG_PORT="$PG_PORT" \
     PG_DATABASE="$PG_DATABASE" PG_USER="$PG_BILLING_USER" \
     PG_PASSWORD_FILE="$SINK_SECRETS/pg-billing" PG_SSLMODE=disable "$BIN/billing"
-  sink_wait_count 600 "$log-billing.log" sink_pg_offsets "$tb" || die "billing drain failed"
+  sink_wait_count 600 "$log-billing.log" sink_pg_offsets "$tb" || { sink_fail "billing drain failed"; return 1; }
   t1=$(date +%s.%N)
   sink_stop
   rows=$(sink_migrator_psql -c "SELECT count(*) FROM billing.orders WHERE client_id = '$client'")
-  [[ $rows == "$n" ]] || die "billing drain: expected $n rows, found $rows"
+  [[ $rows == "$n" ]] || { sink_fail "billing drain: expected $n rows, found $rows"; return 1; }
   record sink_billing drain_orders_per_s "$(sink_rate "$n" "$t0" "$t1")"
 
   # ---- COPY ceiling: the same rows, the same role, a logged table like billing.orders
-  local scratch="billing.bench_copy_${id//[^a-zA-Z0-9]/_}"
   sink_migrator_psql -c "\\copy (SELECT * FROM billing.orders WHERE client_id = '$client') TO '$log-rows.copy'"
   sink_migrator_psql -c "CREATE TABLE $scratch (LIKE billing.orders INCLUDING ALL);
     GRANT INSERT ON $scratch TO \"$PG_BILLING_USER\""
@@ -140,7 +151,7 @@ SELECT extract(epoch FROM clock_timestamp()) AS t0 \gset
 \copy $scratch FROM '$log-rows.copy'
 SELECT round((extract(epoch FROM clock_timestamp()) - :t0)::numeric, 4);
 SQL
-  ) || die "COPY ceiling failed"
+  ) || { sink_fail "COPY ceiling failed"; return 1; }
   sink_migrator_psql -c "DROP TABLE $scratch; DELETE FROM billing.orders WHERE client_id = '$client';
     DELETE FROM billing.consumer_offsets WHERE topic = '$tb'"
   rm -f "$log-rows.copy"
@@ -154,21 +165,21 @@ SQL
     S3_SECRET_KEY_FILE="$SINK_SECRETS/s3-archive" ARCHIVE_MAX_IN_FLIGHT="$SINK_IN_FLIGHT")
   t0=$(date +%s.%N)
   sink_start "$log-archive.log" "${aenv[@]}" ARCHIVE_GROUP="$ta.object" "$BIN/archive"
-  sink_wait_count 600 "$log-archive.log" sink_archive_stored || die "archive drain failed"
+  sink_wait_count 600 "$log-archive.log" sink_archive_stored || { sink_fail "archive drain failed"; return 1; }
   t1=$(date +%s.%N)
   sink_stop
   record sink_archive drain_objects_per_s "$(sink_rate "$n" "$t0" "$t1")"
 
   # ---- raw PUT ceiling
   local line
-  line=$("$BENCH_BIN/s3_raw_puts" "$ta" "$n" "$SINK_IN_FLIGHT") || die "s3_raw_puts failed"
+  line=$("$BENCH_BIN/s3_raw_puts" "$ta" "$n" "$SINK_IN_FLIGHT") || { sink_fail "s3_raw_puts failed"; return 1; }
   record sink_archive raw_put_objects_per_s "$(awk '{print $3}' <<<"$line")"
 
   # ---- archive batch mode
   t0=$(date +%s.%N)
   sink_start "$log-batch.log" "${aenv[@]}" ARCHIVE_GROUP="$ta.batch" ARCHIVE_MODE=batch \
     ARCHIVE_BATCH_AGE=200ms "$BIN/archive"
-  sink_wait_count 600 "$log-batch.log" sink_archive_stored || die "archive batch drain failed"
+  sink_wait_count 600 "$log-batch.log" sink_archive_stored || { sink_fail "archive batch drain failed"; return 1; }
   t1=$(date +%s.%N)
   sink_stop
   record sink_archive batch_records_per_s "$(sink_rate "$n" "$t0" "$t1")"
