@@ -27,7 +27,9 @@
  *   s3-poll-ms a GET of each due, unseen, sampled order's object (one order
  *   in K, to keep the probe load small); the first GET answering 200 with
  *   the order id in the body ends at the measured time (upper bound,
- *   resolution: the poll period plus one GET per pending sample).
+ *   resolution: the poll period plus one GET per pending sample while at
+ *   most E2E_S3_PROBES_MAX are pending; beyond that, under overload, the
+ *   oldest are probed first and the others later).
  * Clocks: every timestamp is CLOCK_REALTIME of this machine (Postgres'
  * now() included), so they compare.
  *
@@ -54,6 +56,11 @@
 #define E2E_CLIENT "loadtest" /* a client of scripts/dev/clients.json */
 #define E2E_PG_BATCH 4000     /* most ids in one query */
 #define E2E_SECRET_MAX 4096
+/* Most GETs per S3 poll round: under overload thousands of samples can be
+ * pending, and probing them all each round would load the store the
+ * archive writes to. Objects arrive roughly in order, so the oldest pending
+ * samples are probed; younger ones wait for a later round. */
+#define E2E_S3_PROBES_MAX 32
 
 struct e2e {
     /* set before the threads start, then read-only */
@@ -214,10 +221,15 @@ static void *e2e_s3_poller(void *arg) {
         size_t due = e2e_due_count(e, bench_real());
         while (lo < due && (lo % e->s3_every != 0 || e->s3_seen[lo] != 0))
             lo++;
-        size_t unseen = 0;
+        size_t unseen = 0, probes = 0;
         for (size_t i = lo; i < due; i += 1) {
             if (i % e->s3_every != 0 || e->s3_seen[i] != 0)
                 continue;
+            if (probes == E2E_S3_PROBES_MAX) { /* backlog: the oldest samples first */
+                unseen++;
+                continue;
+            }
+            probes++;
             char key[ARCHIVE_KEY_MAX], id[ORDERSCTL_ORDER_ID_MAX + 1],
                 want[ORDERSCTL_ORDER_ID_MAX + 16];
             if (e2e_s3_key(e, i, key, sizeof key) != 0) {
