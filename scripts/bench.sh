@@ -25,7 +25,7 @@ STEP=bench
 QUICK=${QUICK:-0}
 if [[ $QUICK == 1 ]]; then
   : "${REPS:=1}" "${HTTP_N:=3000}" "${LAT_SECONDS:=3}" "${KAFKA_N:=5000}" "${SINK_N:=2000}"
-  : "${E2E_RATE:=200}" "${E2E_SECONDS:=5}" "${E2E_S3_EVERY:=2}"
+  : "${E2E_RATE:=200}" "${E2E_SECONDS:=5}" "${E2E_S3_EVERY:=2}" "${IDLE_WAIT:=60}"
 else
   # sized to finish in ~20 minutes on the shared 2-core VM
   : "${REPS:=3}" "${HTTP_N:=20000}" "${LAT_SECONDS:=15}" "${KAFKA_N:=100000}" "${SINK_N:=20000}"
@@ -186,25 +186,29 @@ done
 fi
 
 # wait_consumers_idle: the running billing and archive have drained what the
-# stages before put into orders.* (their lag gauges, from librdkafka
-# statistics every 5 s, at most 1 per partition, the trailing transaction
-# marker, in two reads 6 s apart), so the next stage does not compete with a
-# backlog. Bounded: warns and goes on after 300 s.
-consumer_lag_max() {
-  local port m out=0
+# stages before put into orders.*, so the next stage does not compete with a
+# backlog. Idle: in two reads 6 s apart, either every partition's lag gauge
+# (librdkafka statistics, every 5 s) is at most 1 (the trailing transaction
+# marker), or the consumers' record counters did not move at all (records of
+# aborted transactions, which a read_committed consumer skips without
+# committing past them, keep the gauge up with nothing left to do).
+# Bounded: warns and goes on after IDLE_WAIT seconds.
+consumer_state() { # prints "<max lag> <records handled>"
+  local port
   for port in "$BILLING_ADMIN_PORT" "$ARCHIVE_ADMIN_PORT"; do
-    m=$(curl -fs --max-time 2 "http://127.0.0.1:$port/metrics" |
-      awk '/^orders_(billing|archive)_consumer_lag\{/ {if ($2 > x) x = $2} END {printf "%d", x}') || continue
-    ((m > out)) && out=$m
-  done
-  echo "$out"
+    curl -fs --max-time 2 "http://127.0.0.1:$port/metrics" || true
+  done | awk '/^orders_(billing|archive)_consumer_lag\{/ {if ($2 > lag) lag = $2}
+    /^orders_(billing|archive)_records_total\{/ {n += $2}
+    END {printf "%d %d\n", lag, n}'
 }
 wait_consumers_idle() {
-  local deadline=$(($(date +%s) + 300)) quiet=0
+  local deadline=$(($(date +%s) + ${IDLE_WAIT:-300})) quiet=0 lag n prev=-1
   while ((quiet < 2)); do
-    if (($(consumer_lag_max) <= 1)); then quiet=$((quiet + 1)); else quiet=0; fi
+    read -r lag n <<<"$(consumer_state)"
+    if ((lag <= 1 || n == prev)); then quiet=$((quiet + 1)); else quiet=0; fi
+    prev=$n
     ((quiet < 2)) || break
-    (($(date +%s) < deadline)) || { warn "consumers still lagging after 300 s; going on"; return 0; }
+    (($(date +%s) < deadline)) || { warn "consumers still busy after ${IDLE_WAIT:-300} s; going on"; return 0; }
     sleep 6
   done
 }
