@@ -49,9 +49,11 @@ INTEG_SRC := $(shell find tests/integration -name '*.c' 2>/dev/null | sort)
 INTEG_OBJ := $(INTEG_SRC:%.c=$(BUILD)/%.o)
 INTEG_BIN := $(BUILD)/tests/integration_tests
 
-# Benchmark tools: one program per tests/bench/*.c, built by `make bench`.
-BENCH_SRC  := $(wildcard tests/bench/*.c)
-BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+# Benchmark tools: one program per tests/bench/*.c, built by `make bench`;
+# tests/bench/lib/*.c are helpers linked into every tool.
+BENCH_SRC     := $(wildcard tests/bench/*.c)
+BENCH_BINS    := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+BENCH_LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/bench/lib/*.c))
 
 # Unit and integration tests link every service's objects except its main.c.
 SERVICE_LIB_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(filter-out %/main.c,$(wildcard services/*/*.c)))
@@ -87,9 +89,12 @@ $(INTEG_BIN): $(INTEG_OBJ) $(SERVICE_LIB_OBJ) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
-$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(SERVICE_LIB_OBJ) $(LIBCOMMON)
+$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(BENCH_LIB_OBJ) $(SERVICE_LIB_OBJ) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# keep the tools' objects: otherwise make deletes them as intermediates and
+# relinks every tool on every run
+.SECONDARY: $(BENCH_SRC:%.c=$(BUILD)/%.o)
 
 # ---- the two commands ------------------------------------------------------
 # make test: install what is missing, build, start what the tests need, run

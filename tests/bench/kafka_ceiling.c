@@ -2,14 +2,18 @@
  *
  * Produces N orders, each as the publisher writes it (CloudEvents binary
  * mode: same key, value and headers) to every subscription topic, with the
- * same producer settings (kafka_conf_producer: idempotent, acks=all) and the
- * publisher's Kafka user, but with no transactions and no HTTP in front:
- * as fast as librdkafka can go. Prints one line "records_per_s <x>
- * orders_per_s <y>" for scripts/bench.sh.
+ * same producer settings (kafka_conf_producer: idempotent, acks=all), but
+ * with no transactions and no HTTP in front: as fast as librdkafka can go.
+ * Prints one line "records_per_s <x> orders_per_s <y>" for scripts/bench.sh,
+ * which also uses it to fill the private topics the sink stage drains.
  *
- * Settings come from the environment (scripts/local.env): KAFKA_BOOTSTRAP,
- * KAFKA_SASL_MECHANISM, KAFKA_PUBLISHER_USER, KAFKA_PUBLISHER_PASSWORD,
- * KAFKA_TOPIC_BILLING, KAFKA_TOPIC_ARCHIVE. */
+ *   kafka_ceiling N [TOPIC...]
+ *
+ * TOPICs default to KAFKA_TOPIC_BILLING and KAFKA_TOPIC_ARCHIVE; `make
+ * bench` passes private topics, so the running consumers never see these
+ * records. The Kafka user is BENCH_KAFKA_USER (default: the admin user of
+ * scripts/local.env: only it may write topics outside the service ACLs);
+ * the orders' client id is BENCH_CLIENT_ID (default "bench-client"). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,26 +23,12 @@
 
 #include "../../services/ordersctl/gen.h"
 #include "../../services/publisher/cloudevents.h"
+#include "lib/bench_util.h"
 #include "crypto.h"
 #include "kafka_conf.h"
 #include "strbuf.h"
 
-#define KC_CLIENT "bench-client"
-
-static const char *kc_env(const char *name) {
-    const char *v = getenv(name);
-    if (!v || !*v) {
-        fprintf(stderr, "kafka_ceiling: %s is not set (source scripts/local.env)\n", name);
-        exit(2);
-    }
-    return v;
-}
-
-static double kc_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#define KC_TOPICS_MAX 8
 
 static int kc_failed;
 
@@ -51,13 +41,17 @@ static void kc_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
 
 int main(int argc, char **argv) {
     unsigned long n = argc > 1 ? strtoul(argv[1], NULL, 10) : 100000;
-    const char *topics[2] = {kc_env("KAFKA_TOPIC_BILLING"), kc_env("KAFKA_TOPIC_ARCHIVE")};
-    struct kafka_settings ks = {.bootstrap = kc_env("KAFKA_BOOTSTRAP"),
-                                .security_protocol = "SASL_PLAINTEXT",
-                                .sasl_mechanism = kc_env("KAFKA_SASL_MECHANISM"),
-                                .username = kc_env("KAFKA_PUBLISHER_USER"),
-                                .password = kc_env("KAFKA_PUBLISHER_PASSWORD"),
-                                .client_id = "bench-kafka-ceiling"};
+    const char *topics[KC_TOPICS_MAX];
+    int ntopics = 0;
+    for (int a = 2; a < argc && ntopics < KC_TOPICS_MAX; a++)
+        topics[ntopics++] = argv[a];
+    if (ntopics == 0) {
+        topics[ntopics++] = bench_env("kafka_ceiling", "KAFKA_TOPIC_BILLING");
+        topics[ntopics++] = bench_env("kafka_ceiling", "KAFKA_TOPIC_ARCHIVE");
+    }
+    const char *client = bench_env_or("BENCH_CLIENT_ID", "bench-client");
+    struct kafka_settings ks;
+    bench_kafka_settings("kafka_ceiling", "bench-kafka-ceiling", &ks);
     char err[512], run[ORDERSCTL_RUN_ID_MAX];
     struct ordersctl_rng rng;
     if (n == 0 || ordersctl_rng_seed(&rng) != 0 || ordersctl_gen_run_id(run) != 0) {
@@ -78,7 +72,7 @@ int main(int argc, char **argv) {
     }
     struct strbuf body;
     strbuf_init(&body, 4096);
-    double t0 = kc_now();
+    double t0 = bench_mono();
     for (unsigned long i = 0; i < n && !kc_failed; i++) {
         char order_id[80], key[PUBLISHER_CE_KEY_MAX + 1], event_id[37];
         char ce_time[PUBLISHER_CE_TIME_LEN + 1], tp[PUBLISHER_TRACEPARENT_LEN + 1];
@@ -88,17 +82,17 @@ int main(int argc, char **argv) {
         if (ordersctl_gen_order_id(order_id, sizeof order_id, run, i + 1) < 0 ||
             ordersctl_gen_order(&body, order_id, &rng) != 0 || crypto_uuid_v4(event_id) != 0 ||
             publisher_ce_format_time(&ts, ce_time) != 0 || publisher_ce_traceparent_new(tp) != 0 ||
-            publisher_ce_key(KC_CLIENT, order_id, key, sizeof key) < 0) {
+            publisher_ce_key(client, order_id, key, sizeof key) < 0) {
             fprintf(stderr, "kafka_ceiling: cannot build order %lu\n", i + 1);
             kc_failed = 1;
             break;
         }
         struct publisher_ce_event ev = {.event_id = event_id,
-                                        .client_id = KC_CLIENT,
+                                        .client_id = client,
                                         .order_id = order_id,
                                         .ce_time = ce_time,
                                         .traceparent = tp};
-        for (int t = 0; t < 2; t++) {
+        for (int t = 0; t < ntopics; t++) {
             rd_kafka_headers_t *h = publisher_ce_headers(&ev);
             rd_kafka_resp_err_t e;
             if (!h) {
@@ -125,11 +119,12 @@ int main(int argc, char **argv) {
     }
     if (rd_kafka_flush(rk, 60000) != RD_KAFKA_RESP_ERR_NO_ERROR && !kc_failed++)
         fprintf(stderr, "kafka_ceiling: flush timed out\n");
-    double secs = kc_now() - t0;
+    double secs = bench_mono() - t0;
     rd_kafka_destroy(rk);
     strbuf_release(&body);
     if (kc_failed)
         return 1;
-    printf("records_per_s %.1f orders_per_s %.1f\n", 2.0 * (double)n / secs, (double)n / secs);
+    printf("records_per_s %.1f orders_per_s %.1f\n", (double)ntopics * (double)n / secs,
+           (double)n / secs);
     return 0;
 }
