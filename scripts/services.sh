@@ -129,14 +129,18 @@ start_one() {
   # env -i: the service sees only its own settings, never another's secrets.
   setsid env -i PATH="$PATH" LOG_LEVEL="$LOG_LEVEL" "${envs[@]}" "$BIN/$svc" \
     >>"$LOG" 2>&1 </dev/null &
-  echo $! >"$RUN/$svc.pid"
+  local pid=$!
+  echo "$pid" >"$RUN/$svc.pid"
   local deadline=$(( $(date +%s) + SERVICE_READY_TIMEOUT ))
   until ready "$svc"; do
-    running "$svc" || { rm -f "$RUN/$svc.pid"; fail "exited during start-up"; }
+    # The pid runs setsid, then env, then the service (exec each): until the
+    # last exec its command line is not the binary yet, so only its end counts.
+    kill -0 "$pid" 2>/dev/null || { rm -f "$RUN/$svc.pid"; fail "exited during start-up"; }
     (( $(date +%s) < deadline )) || fail "not ready after ${SERVICE_READY_TIMEOUT}s"
     sleep 0.2
   done
-  say "ready (pid $(cat "$RUN/$svc.pid"), admin :$port)"
+  running "$svc" || fail "pid $pid answers on :$port but is not $BIN/$svc"
+  say "ready (pid $pid, admin :$port)"
 }
 
 stop_one() {
