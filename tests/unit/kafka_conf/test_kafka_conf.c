@@ -203,21 +203,27 @@ static void kafka_test_quiet_log(const rd_kafka_t *rk, int level, const char *fa
     (void)buf;
 }
 
-Test(kafka_conf, producer_conf_creates_a_producer) {
-    /* librdkafka validates the combination (idempotence, acks, in-flight,
-     * timeouts) in rd_kafka_new; nothing is contacted until used. */
-    struct kafka_settings s = kafka_test_sasl();
+/* Creates (then destroys) a client of `type` from conf, asserting that
+ * librdkafka accepts the combination: it validates some settings only in
+ * rd_kafka_new. */
+static void kafka_test_creates(rd_kafka_type_t type, rd_kafka_conf_t *conf) {
     char errstr[512];
-    s.bootstrap = "127.0.0.1:1"; /* never a real broker, even with the stack up */
-    rd_kafka_conf_t *conf =
-        kafka_conf_producer(&s, "publisher-0", kafka_test_err, sizeof(kafka_test_err));
     cr_assert_not_null(conf, "%s", kafka_test_err);
     rd_kafka_conf_set_log_cb(conf, kafka_test_quiet_log);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    rd_kafka_t *rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
     if (!rk)
         rd_kafka_conf_destroy(conf);
     cr_assert_not_null(rk, "rd_kafka_new: %s", errstr);
     rd_kafka_destroy(rk);
+}
+
+Test(kafka_conf, producer_conf_creates_a_producer) {
+    /* librdkafka validates the combination (idempotence, acks, in-flight,
+     * timeouts) in rd_kafka_new; nothing is contacted until used. */
+    struct kafka_settings s = kafka_test_sasl();
+    s.bootstrap = "127.0.0.1:1"; /* never a real broker, even with the stack up */
+    kafka_test_creates(RD_KAFKA_PRODUCER, kafka_conf_producer(&s, "publisher-0", kafka_test_err,
+                                                              sizeof(kafka_test_err)));
 }
 
 Test(kafka_conf, consumer_reads_back) {
@@ -245,17 +251,9 @@ Test(kafka_conf, consumer_conf_creates_a_consumer) {
     /* librdkafka checks the fetch limits against each other (fetch.max.bytes
      * vs message.max.bytes, receive.message.max.bytes) only in rd_kafka_new. */
     struct kafka_settings s = kafka_test_sasl();
-    char errstr[512];
     s.bootstrap = "127.0.0.1:1"; /* never a real broker, even with the stack up */
-    rd_kafka_conf_t *conf =
-        kafka_conf_consumer(&s, "billing", kafka_test_err, sizeof(kafka_test_err));
-    cr_assert_not_null(conf, "%s", kafka_test_err);
-    rd_kafka_conf_set_log_cb(conf, kafka_test_quiet_log);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-    if (!rk)
-        rd_kafka_conf_destroy(conf);
-    cr_assert_not_null(rk, "rd_kafka_new: %s", errstr);
-    rd_kafka_destroy(rk);
+    kafka_test_creates(RD_KAFKA_CONSUMER,
+                       kafka_conf_consumer(&s, "billing", kafka_test_err, sizeof(kafka_test_err)));
 }
 
 Test(kafka_conf, consumer_requires_group) {
