@@ -26,7 +26,7 @@ int consumer_stats_init(struct consumer_stats *st, struct metrics_registry *reg,
     static const char *const outcome[] = {"outcome"};
     static const char *const reason[] = {"reason"};
     static const char *const lag_labels[] = {"topic", "partition"};
-    char n[10][160];
+    char n[11][160];
     memset(st, 0, sizeof *st);
     if (!reg || !service || strlen(service) >= CONSUMER_STATS_SERVICE_MAX || !topic ||
         strlen(topic) >= sizeof st->topic)
@@ -42,6 +42,7 @@ int consumer_stats_init(struct consumer_stats *st, struct metrics_registry *reg,
     CONSUMER_STATS_NAME(7, "orders_%s_inflight");
     CONSUMER_STATS_NAME(8, "orders_%s_ready");
     CONSUMER_STATS_NAME(9, "orders_%s_partitions_paused");
+    CONSUMER_STATS_NAME(10, "orders_%s_offset_resets_total");
 
     struct metrics_counter *records =
         metrics_counter_new(reg, n[0], "Records handled, by result", 1, result);
@@ -76,9 +77,16 @@ int consumer_stats_init(struct consumer_stats *st, struct metrics_registry *reg,
     struct metrics_gauge *paused =
         metrics_gauge_new(reg, n[9], "Partitions paused while the store fails", 0, NULL);
     st->paused = metrics_gauge_child(paused, NULL);
+    st->resets = metrics_counter_new(
+        reg, n[10], "Partitions re-read from the log start: the position was invalid, by reason", 1,
+        reason);
+    /* Pre-created: the alert sees the first reset as a step. */
+    static const char *const reset_reasons[] = {"beyond_end", "before_start", "anchor_mismatch"};
+    for (size_t i = 0; i < sizeof reset_reasons / sizeof reset_reasons[0]; i++)
+        (void)metrics_counter_child(st->resets, &reset_reasons[i]);
 
     int rc = records && size && st->write_seconds && st->retries && transient && dlq && st->lag &&
-                     inflight && ready && paused
+                     inflight && ready && paused && st->resets
                  ? 0
                  : -1;
     if (metrics_register_build_info(reg, service, version) != 0)
@@ -96,6 +104,10 @@ void consumer_stats_release(struct consumer_stats *st) {
 
 void consumer_stats_retry(struct consumer_stats *st, const char *reason) {
     metrics_counter_inc(st->retries, (const char *const[]){reason});
+}
+
+void consumer_stats_offset_reset(struct consumer_stats *st, const char *reason) {
+    metrics_counter_inc(st->resets, (const char *const[]){reason});
 }
 
 void consumer_stats_write(struct consumer_stats *st, const char *outcome, double seconds) {

@@ -13,6 +13,9 @@
  *   orders_<svc>_inflight                     records held, not yet committed
  *   orders_<svc>_ready                        1 when /readyz answers 200
  *   orders_<svc>_partitions_paused            paused while the store fails
+ *   orders_<svc>_offset_resets_total{reason}  position moved back to the log
+ *                                             start: beyond_end, before_start,
+ *                                             anchor_mismatch (kafka_anchor.h)
  *   orders_build_info{service,version}
  *
  * Lag comes from librdkafka statistics, which keep reporting a partition
@@ -49,6 +52,7 @@ struct consumer_stats {
     struct metrics_child *inflight;
     struct metrics_child *ready;
     struct metrics_child *paused;
+    struct metrics_counter *resets; /* {reason} */
     char topic[CONSUMER_STATS_TOPIC_MAX];
     int32_t *assigned; /* partitions whose lag is exported */
     size_t nassigned, capassigned;
@@ -67,6 +71,9 @@ void consumer_stats_release(struct consumer_stats *st);
 
 /* Counts one retry for `reason` (e.g. "transient", "permanent", "dlq"). */
 void consumer_stats_retry(struct consumer_stats *st, const char *reason);
+
+/* Counts one offset reset for `reason` (KAFKA_ANCHOR_* of kafka_anchor.h). */
+void consumer_stats_offset_reset(struct consumer_stats *st, const char *reason);
 
 /* Observes one sink write of `seconds` with its outcome ("ok", "transient",
  * "permanent", "fenced"). */

@@ -318,17 +318,7 @@ double ibill_metric(int admin_port, const char *series) {
 }
 
 int64_t ibill_end_offset(const char *topic, int32_t partition) {
-    char err[512];
-    struct kafka_settings s;
     int64_t lo = 0, hi = 0;
-    s = itest_kafka_settings("ADMIN", "itest-billing");
-    rd_kafka_conf_t *conf = kafka_conf_base(&s, err, sizeof err);
-    cr_assert_not_null(conf, "%s", err);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    cr_assert_not_null(rk, "%s", err);
-    rd_kafka_resp_err_t e =
-        rd_kafka_query_watermark_offsets(rk, topic, partition, &lo, &hi, IBILL_KAFKA_MS);
-    cr_assert_eq(e, RD_KAFKA_RESP_ERR_NO_ERROR, "watermarks of %s: %s", topic, rd_kafka_err2str(e));
-    rd_kafka_destroy(rk);
+    itest_kafka_watermarks(topic, partition, &lo, &hi);
     return hi;
 }

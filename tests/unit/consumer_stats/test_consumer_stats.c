@@ -59,10 +59,14 @@ Test(consumer_stats, every_shared_family_under_the_service_prefix) {
         "orders_billing_inflight 0\n",
         "orders_billing_ready 0\n",
         "orders_billing_partitions_paused 0\n",
+        "orders_billing_offset_resets_total{reason=\"beyond_end\"} 0\n",
+        "orders_billing_offset_resets_total{reason=\"before_start\"} 1\n",
+        "orders_billing_offset_resets_total{reason=\"anchor_mismatch\"} 0\n",
         "orders_build_info{service=\"billing\",version=\"test\"} 1\n",
     };
     consumer_stats_write(&st, "ok", 0.003);
     consumer_stats_retry(&st, "transient");
+    consumer_stats_offset_reset(&st, "before_start");
     metrics_child_observe(st.batch_size, 100);
     const char *s = render();
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
