@@ -99,9 +99,11 @@ size_t billing_batch_offsets(const struct billing_batch *b, struct billing_batch
                 continue;
             out[n].partition = m->partition;
             out[n].next = m->offset + 1;
+            out[n].last = m;
             n++;
         } else if (m->offset + 1 > out[k].next) {
             out[k].next = m->offset + 1;
+            out[k].last = m;
         }
     }
     return n;

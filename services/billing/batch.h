@@ -43,10 +43,12 @@ struct billing_batch {
     billing_msg_free_fn msg_free;
 };
 
-/* Next offset to store for one partition after this batch. */
+/* Next offset to store for one partition after this batch, and the record
+ * before it (owned by the batch: its anchor is stored with the offset). */
 struct billing_batch_offset {
     int32_t partition;
     int64_t next;
+    const rd_kafka_message_t *last;
 };
 
 /* Prepares a batch of at most max entries. Returns 0, or -1 when out of

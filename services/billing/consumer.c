@@ -6,6 +6,7 @@
 #include "consumer_stats.h"
 #include "dlq.h"
 #include "errmsg.h"
+#include "kafka_anchor.h"
 #include "kafka_conf.h"
 #include "log.h"
 #include "metrics.h"
@@ -25,6 +26,7 @@
 
 enum billing_part_state {
     BILLING_PART_LOAD = 0, /* assigned, paused, offset to be read from Postgres */
+    BILLING_PART_VERIFY,   /* sought to the anchor record, which must match */
     BILLING_PART_ACTIVE,   /* positioned; consuming unless the consumer is paused */
 };
 
@@ -32,7 +34,9 @@ struct billing_part {
     int32_t partition;
     enum billing_part_state state;
     int64_t stored;     /* next_offset in Postgres, or BILLING_PG_NO_OFFSET */
-    int64_t next_fetch; /* offset after the last record held (may be logical) */
+    int64_t next_fetch; /* offset after the last record held (may be logical);
+                           VERIFY: the anchor record's offset */
+    uint64_t anchor;    /* VERIFY: the stored anchor of that record */
 };
 
 enum billing_ready_state {
@@ -135,16 +139,16 @@ static void billing_pause_one(struct billing_consumer *c, int32_t partition) {
     }
 }
 
-/* Seeks every ACTIVE partition to the record after the last one held, then
- * resumes it: whatever was fetched while paused was dropped. Returns 0 or
- * -1 (seek failed: stay paused and retry). */
+/* Seeks every positioned partition to the record after the last one held
+ * (VERIFY: to the anchor record), then resumes it: whatever was fetched while paused was dropped.
+ * Returns 0 or -1 (seek failed: stay paused and retry). */
 static int billing_seek_resume(struct billing_consumer *c) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)c->nparts + 1);
     int rc = 0;
     if (!l)
         return -1;
     for (size_t i = 0; i < c->nparts; i++)
-        if (c->parts[i].state == BILLING_PART_ACTIVE)
+        if (c->parts[i].state != BILLING_PART_LOAD)
             rd_kafka_topic_partition_list_add(l, c->topic, c->parts[i].partition)->offset =
                 c->parts[i].next_fetch;
     if (l->cnt > 0) {
@@ -257,11 +261,56 @@ static void billing_fenced(struct billing_consumer *c, int32_t partition, const 
     c->flush_now = c->batch.n > 0;
 }
 
-/* ---- offsets from Postgres ------------------------------------------------ */
+/* ---- offsets from Postgres, checked against the log ------------------------ */
+
+/* Where a partition starts after billing_load (kafka_anchor.h): at its
+ * stored offset, at the anchor record before it (VERIFY), or, when the
+ * stored offset is not inside the log, at the log start (reason set). */
+struct billing_start {
+    int64_t pos;
+    enum billing_part_state state;
+    const char *reason; /* NULL, or the offset_resets_total reason */
+    int64_t low, high;
+};
+
+/* Re-reading from the log start: the order key drops what was stored
+ * already, so a wrong position costs duplicates, never skipped orders. */
+static void billing_log_reset(struct billing_consumer *c, int32_t partition, const char *reason,
+                              int64_t at, const char *detail) {
+    consumer_stats_offset_reset(c->st, reason);
+    LOG_ERROR("%s [%" PRId32 "] position %" PRId64 " is not valid for the log (%s: %s): "
+              "re-reading from the log start; orders already stored count as duplicates",
+              c->topic, partition, at, reason, detail);
+}
+
+/* Decides where a partition with a stored offset starts. Returns 0, or -1
+ * when the log's bounds are unknown (err set: transient, retried). */
+static int billing_plan_start(struct billing_consumer *c, int32_t partition,
+                              const struct billing_pg_stored *st, struct billing_start *out,
+                              char *err, size_t errlen) {
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(c->rk, c->topic, partition, &out->low,
+                                                             &out->high, BILLING_KAFKA_CALL_MS);
+    if (e) {
+        errmsg_set(err, errlen, "log bounds of [%" PRId32 "]: %s", partition, rd_kafka_err2str(e));
+        return -1;
+    }
+    out->reason = kafka_position_reason(kafka_position_check(st->next, out->low, out->high));
+    if (out->reason) {
+        out->pos = RD_KAFKA_OFFSET_BEGINNING;
+        out->state = BILLING_PART_ACTIVE;
+    } else if (st->has_anchor && st->next - 1 >= out->low) {
+        out->pos = st->next - 1; /* read the anchor record again */
+        out->state = BILLING_PART_VERIFY;
+    } else {
+        out->pos = st->next;
+        out->state = BILLING_PART_ACTIVE;
+    }
+    return 0;
+}
 
 /* Positions every LOAD partition at its offset stored in Postgres (none:
- * the group's committed offset, else the earliest). Returns 0, or -1 with
- * err set (transient). */
+ * the group's committed offset, else the earliest), checked against the
+ * log. Returns 0, or -1 with err set (transient). */
 static int billing_load(struct billing_consumer *c, char *err, size_t errlen) {
     size_t n = 0;
     int rc = -1;
@@ -270,10 +319,11 @@ static int billing_load(struct billing_consumer *c, char *err, size_t errlen) {
     if (n == 0)
         return 0;
     int32_t *ids = calloc(n, sizeof *ids);
-    int64_t *stored = calloc(n, sizeof *stored);
+    struct billing_pg_stored *stored = calloc(n, sizeof *stored);
+    struct billing_start *start = calloc(n, sizeof *start);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
     rd_kafka_topic_partition_list_t *committed = rd_kafka_topic_partition_list_new((int)n);
-    if (!ids || !stored || !l || !committed) {
+    if (!ids || !stored || !start || !l || !committed) {
         errmsg_set(err, errlen, "out of memory");
         goto cleanup;
     }
@@ -285,7 +335,7 @@ static int billing_load(struct billing_consumer *c, char *err, size_t errlen) {
         BILLING_PG_OK)
         goto cleanup;
     for (size_t i = 0; i < n; i++)
-        if (stored[i] == BILLING_PG_NO_OFFSET)
+        if (stored[i].next == BILLING_PG_NO_OFFSET)
             rd_kafka_topic_partition_list_add(committed, c->topic, ids[i]);
     if (committed->cnt > 0) {
         rd_kafka_resp_err_t e = rd_kafka_committed(c->rk, committed, BILLING_KAFKA_CALL_MS);
@@ -295,13 +345,17 @@ static int billing_load(struct billing_consumer *c, char *err, size_t errlen) {
         }
     }
     for (size_t i = 0; i < n; i++) {
-        int64_t pos = stored[i];
-        if (pos == BILLING_PG_NO_OFFSET) {
+        if (stored[i].next == BILLING_PG_NO_OFFSET) {
+            /* Kafka's committed offset is checked by the broker: out of
+             * range, the fetch fails with AUTO_OFFSET_RESET (handled). */
             rd_kafka_topic_partition_t *t =
                 rd_kafka_topic_partition_list_find(committed, c->topic, ids[i]);
-            pos = t && !t->err && t->offset >= 0 ? t->offset : RD_KAFKA_OFFSET_BEGINNING;
+            start[i].pos = t && !t->err && t->offset >= 0 ? t->offset : RD_KAFKA_OFFSET_BEGINNING;
+            start[i].state = BILLING_PART_ACTIVE;
+        } else if (billing_plan_start(c, ids[i], &stored[i], &start[i], err, errlen) != 0) {
+            goto cleanup;
         }
-        rd_kafka_topic_partition_list_add(l, c->topic, ids[i])->offset = pos;
+        rd_kafka_topic_partition_list_add(l, c->topic, ids[i])->offset = start[i].pos;
     }
     rd_kafka_error_t *se = rd_kafka_seek_partitions(c->rk, l, BILLING_KAFKA_CALL_MS);
     if (se) {
@@ -317,12 +371,22 @@ static int billing_load(struct billing_consumer *c, char *err, size_t errlen) {
         }
     for (size_t i = 0; i < n; i++) {
         struct billing_part *p = billing_part_find(c, ids[i]);
-        p->state = BILLING_PART_ACTIVE;
-        p->stored = stored[i];
-        p->next_fetch = l->elems[i].offset;
+        p->state = start[i].state;
+        p->stored = stored[i].next;
+        p->next_fetch = start[i].pos;
+        p->anchor = stored[i].anchor;
+        if (start[i].reason) {
+            char detail[96];
+            snprintf(detail, sizeof detail, "the log holds offsets %" PRId64 " to %" PRId64,
+                     start[i].low, start[i].high);
+            billing_log_reset(c, ids[i], start[i].reason, stored[i].next, detail);
+        }
         LOG_INFO("%s [%" PRId32 "] starts at offset %" PRId64 " (%s)", c->topic, ids[i],
                  p->next_fetch,
-                 stored[i] != BILLING_PG_NO_OFFSET ? "stored in postgres" : "no stored offset");
+                 start[i].reason                          ? "log start"
+                 : p->state == BILLING_PART_VERIFY        ? "the anchor before the stored offset"
+                 : stored[i].next != BILLING_PG_NO_OFFSET ? "stored in postgres"
+                                                          : "no stored offset");
     }
     if (!c->paused)
         rd_kafka_resume_partitions(c->rk, l);
@@ -335,7 +399,84 @@ cleanup:
         rd_kafka_topic_partition_list_destroy(committed);
     free(ids);
     free(stored);
+    free(start);
     return rc;
+}
+
+/* Seeks one partition; 0, or -1 (logged). */
+static int billing_seek_one(struct billing_consumer *c, int32_t partition, int64_t offset) {
+    rd_kafka_topic_partition_list_t *l = billing_list1(c, partition, offset);
+    int rc = -1;
+    if (!l)
+        return -1;
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, l, BILLING_KAFKA_CALL_MS);
+    if (e) {
+        LOG_WARN("seek of %s [%" PRId32 "] failed: %s", c->topic, partition,
+                 rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    } else if (l->elems[0].err) {
+        LOG_WARN("seek of %s [%" PRId32 "] failed: %s", c->topic, partition,
+                 rd_kafka_err2str(l->elems[0].err));
+    } else {
+        rc = 0;
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return rc;
+}
+
+/* Back to LOAD: paused until billing_load positions it again. */
+static void billing_reload(struct billing_consumer *c, struct billing_part *p) {
+    p->state = BILLING_PART_LOAD;
+    billing_pause_one(c, p->partition);
+}
+
+/* VERIFY: `m` is the first record (or end of partition) since the seek to
+ * the anchor. The same record: consuming resumes after it. Another one (or
+ * none): the log is not the one the stored offset counts in. */
+static void billing_verify(struct billing_consumer *c, struct billing_part *p,
+                           const rd_kafka_message_t *m) {
+    if (!m->err && m->offset == p->next_fetch && kafka_anchor_of(m) == p->anchor) {
+        p->state = BILLING_PART_ACTIVE;
+        p->next_fetch = m->offset + 1;
+        LOG_DEBUG("%s [%" PRId32 "] anchor at offset %" PRId64 " verified", c->topic, p->partition,
+                  m->offset);
+        return;
+    }
+    char detail[128];
+    snprintf(detail, sizeof detail,
+             "offset %" PRId64 " holds another record than the one consumed (%s %" PRId64 ")",
+             p->next_fetch, m->err ? "end of partition at" : "read offset", m->offset);
+    if (billing_seek_one(c, p->partition, RD_KAFKA_OFFSET_BEGINNING) != 0) {
+        billing_reload(c, p); /* checked again, from Postgres */
+        return;
+    }
+    billing_log_reset(c, p->partition, KAFKA_RESET_ANCHOR, p->next_fetch + 1, detail);
+    p->state = BILLING_PART_ACTIVE;
+    p->next_fetch = RD_KAFKA_OFFSET_BEGINNING;
+}
+
+/* librdkafka found the fetch position outside the log (auto.offset.reset is
+ * "error", so it stops instead of jumping silently) and stopped fetching the
+ * partition, which a seek cannot restart: it is assigned again (paused).
+ * What is held is written, then billing_load positions the partition from
+ * Postgres, checked against the log. */
+static void billing_out_of_range(struct billing_consumer *c, struct billing_part *p,
+                                 const rd_kafka_message_t *m) {
+    LOG_WARN("%s [%" PRId32 "] fetch position %" PRId64 " is outside the log: %s", c->topic,
+             m->partition, m->offset, rd_kafka_message_errstr(m));
+    rd_kafka_topic_partition_list_t *l = billing_list1(c, p->partition, RD_KAFKA_OFFSET_BEGINNING);
+    rd_kafka_error_t *e = l ? rd_kafka_incremental_unassign(c->rk, l) : NULL;
+    if (!e && l)
+        e = rd_kafka_incremental_assign(c->rk, l);
+    if (e) {
+        LOG_ERROR("assigning %s [%" PRId32 "] again failed: %s", c->topic, p->partition,
+                  rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+    if (l)
+        rd_kafka_topic_partition_list_destroy(l);
+    billing_reload(c, p);
+    c->flush_now = c->batch.n > 0;
 }
 
 /* ---- rebalance and statistics callbacks ---------------------------------- */
@@ -345,7 +486,12 @@ static void billing_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     struct billing_consumer *c = opaque;
     rd_kafka_error_t *e = NULL;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        /* Paused until billing_load seeks them to the Postgres offsets. */
+        /* Paused until billing_load seeks them to the Postgres offsets.
+         * An explicit start: librdkafka must not look for a committed
+         * offset itself (none found is an error with auto.offset.reset
+         * "error", and billing decides where to start). */
+        for (int i = 0; i < parts->cnt; i++)
+            parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
         e = rd_kafka_incremental_assign(rk, parts);
         if (!e) {
             rd_kafka_pause_partitions(rk, parts);
@@ -449,6 +595,7 @@ static size_t billing_offsets(struct billing_consumer *c) {
         c->off[k].partition = c->boff[i].partition;
         c->off[k].expected = p->stored;
         c->off[k].next = c->boff[i].next;
+        c->off[k].anchor = kafka_anchor_of(c->boff[i].last);
         k++;
     }
     return k;
@@ -505,6 +652,7 @@ restart:
             c->off[0].partition = e->msg->partition;
             c->off[0].expected = p ? p->stored : BILLING_PG_NO_OFFSET;
             c->off[0].next = e->msg->offset + 1;
+            c->off[0].anchor = kafka_anchor_of(e->msg);
             billing_trace_context(e);
             enum billing_pg_result rc = billing_write(c, 1, 1, &inserted, &fenced, err, sizeof err);
             log_context_clear();
@@ -610,21 +758,9 @@ static void billing_recover(struct billing_consumer *c) {
 
 /* ---- consuming ------------------------------------------------------------- */
 
-static void billing_on_message(struct billing_consumer *c, rd_kafka_message_t *m, int64_t now) {
-    if (m->err) {
-        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-            LOG_WARN("kafka: %s", rd_kafka_message_errstr(m));
-        rd_kafka_message_destroy(m);
-        return;
-    }
-    struct billing_part *p = billing_part_find(c, m->partition);
-    if (!p || p->state != BILLING_PART_ACTIVE || c->paused ||
-        (p->next_fetch >= 0 && m->offset < p->next_fetch)) {
-        /* Fetched before a pause or seek: dropped; the seek on resume
-         * fetches it again. */
-        rd_kafka_message_destroy(m);
-        return;
-    }
+/* Adds a record of an ACTIVE partition to the batch (taking m). */
+static void billing_take(struct billing_consumer *c, struct billing_part *p, rd_kafka_message_t *m,
+                         int64_t now) {
     struct billing_entry *e = billing_batch_add(&c->batch, m, now);
     if (!e) { /* never while unpaused (full batches are written first) */
         rd_kafka_message_destroy(m);
@@ -648,6 +784,31 @@ static void billing_on_message(struct billing_consumer *c, rd_kafka_message_t *m
     metrics_child_set(c->st->inflight, (double)c->batch.n);
 }
 
+static void billing_on_message(struct billing_consumer *c, rd_kafka_message_t *m, int64_t now) {
+    struct billing_part *p = m->rkt && !strcmp(rd_kafka_topic_name(m->rkt), c->topic)
+                                 ? billing_part_find(c, m->partition)
+                                 : NULL;
+    if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET && p) {
+        billing_out_of_range(c, p, m);
+    } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && p && p->state == BILLING_PART_VERIFY &&
+               !c->paused) {
+        billing_verify(c, p, m); /* the anchor record was not there */
+    } else if (m->err) {
+        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            LOG_WARN("kafka: %s", rd_kafka_message_errstr(m));
+    } else if (!p || p->state == BILLING_PART_LOAD || c->paused ||
+               (p->next_fetch >= 0 && m->offset < p->next_fetch)) {
+        /* Fetched before a pause or seek: dropped; the seek on resume
+         * fetches it again. */
+    } else if (p->state == BILLING_PART_VERIFY) {
+        billing_verify(c, p, m);
+    } else {
+        billing_take(c, p, m, now);
+        return; /* m belongs to the batch now */
+    }
+    rd_kafka_message_destroy(m);
+}
+
 static long billing_poll_timeout(struct billing_consumer *c, int64_t now) {
     long t = BILLING_POLL_MAX_MS;
     if (c->paused) {
@@ -669,9 +830,13 @@ int billing_consumer_run(struct billing_consumer *c, int (*stop)(void *ctx), voi
             if (now >= c->retry_at)
                 billing_recover(c);
         } else {
-            if (billing_load(c, err, sizeof err) != 0)
+            /* Held records are written before a partition is positioned
+             * again (fenced, or its fetch position left the log). */
+            if (c->flush_now)
+                billing_flush(c);
+            else if (billing_load(c, err, sizeof err) != 0)
                 billing_enter_paused(c, "offset load", err);
-            else if (c->flush_now || billing_batch_ready(&c->batch, now))
+            else if (billing_batch_ready(&c->batch, now))
                 billing_flush(c);
             else if (c->batch.n == 0 && now - c->contact >= BILLING_PROBE_MS)
                 billing_probe(c);
@@ -758,6 +923,14 @@ struct billing_consumer *billing_consumer_create(const struct billing_consumer_s
     if (rd_kafka_conf_set(conf, "statistics.interval.ms", interval, why, sizeof why) !=
             RD_KAFKA_CONF_OK ||
         rd_kafka_conf_set(conf, "session.timeout.ms", session, why, sizeof why) !=
+            RD_KAFKA_CONF_OK ||
+        /* A fetch position outside the log stops the partition with an
+         * error instead of jumping silently (billing_out_of_range). */
+        rd_kafka_conf_set(conf, "auto.offset.reset", "error", why, sizeof why) !=
+            RD_KAFKA_CONF_OK ||
+        /* The end of a partition tells a VERIFY partition its anchor record
+         * is missing. */
+        rd_kafka_conf_set(conf, "enable.partition.eof", "true", why, sizeof why) !=
             RD_KAFKA_CONF_OK) {
         errmsg_set(err, errlen, "kafka config: %s", why);
         rd_kafka_conf_destroy(conf);

@@ -16,6 +16,11 @@
  * - fenced (the stored offset is not the one this instance knows: a zombie
  *   or a lost commit answer): the partition's records are dropped and it is
  *   reloaded from Postgres.
+ * - offsets that regress (topic recreated, log truncated, records expired
+ *   unread; common/kafka_anchor.h): a stored offset outside the log, or
+ *   whose anchor record is another record, and a fetch position leaving the
+ *   log (auto.offset.reset=error) re-read the partition from its log start;
+ *   counted in offset_resets_total{reason}. Never a silent skip.
  *
  * Single-threaded: billing_consumer_run polls, and the rebalance and
  * statistics callbacks run inside that poll. Only billing_consumer_ready may

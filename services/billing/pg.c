@@ -43,15 +43,16 @@ static const char billing_pg_insert_sql[] =
     " ON CONFLICT (client_id, order_id) DO NOTHING";
 
 static const char billing_pg_update_sql[] =
-    "UPDATE billing.consumer_offsets SET next_offset = $5, updated_at = now()"
+    "UPDATE billing.consumer_offsets SET next_offset = $5, anchor = $6, updated_at = now()"
     " WHERE consumer_group = $1 AND topic = $2 AND kafka_partition = $3 AND next_offset = $4";
 
 static const char billing_pg_first_sql[] =
-    "INSERT INTO billing.consumer_offsets (consumer_group, topic, kafka_partition, next_offset)"
-    " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+    "INSERT INTO billing.consumer_offsets"
+    " (consumer_group, topic, kafka_partition, next_offset, anchor)"
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
 
 static const char billing_pg_load_sql[] =
-    "SELECT kafka_partition, next_offset FROM billing.consumer_offsets"
+    "SELECT kafka_partition, next_offset, anchor FROM billing.consumer_offsets"
     " WHERE consumer_group = $1 AND topic = $2";
 
 static char *billing_pg_strdup(const char *s) {
@@ -231,19 +232,21 @@ static enum billing_pg_result billing_pg_move(struct billing_pg *pg, const char 
                                               const char *topic,
                                               const struct billing_pg_offset *off, char *err,
                                               size_t errlen) {
-    char part[16], expected[24], next[24];
+    char part[16], expected[24], next[24], anchor[24];
     long rows = 0;
     enum billing_pg_result rc;
     snprintf(part, sizeof part, "%" PRId32, off->partition);
     snprintf(expected, sizeof expected, "%" PRId64, off->expected);
     snprintf(next, sizeof next, "%" PRId64, off->next);
+    /* bigint holds the 64 anchor bits as a signed value */
+    snprintf(anchor, sizeof anchor, "%" PRId64, (int64_t)off->anchor);
     if (off->expected == BILLING_PG_NO_OFFSET) {
-        const char *params[] = {group, topic, part, next};
-        rc = billing_pg_command(pg, billing_pg_first_sql, 4, params, &rows, "offset insert", err,
+        const char *params[] = {group, topic, part, next, anchor};
+        rc = billing_pg_command(pg, billing_pg_first_sql, 5, params, &rows, "offset insert", err,
                                 errlen);
     } else {
-        const char *params[] = {group, topic, part, expected, next};
-        rc = billing_pg_command(pg, billing_pg_update_sql, 5, params, &rows, "offset update", err,
+        const char *params[] = {group, topic, part, expected, next, anchor};
+        rc = billing_pg_command(pg, billing_pg_update_sql, 6, params, &rows, "offset update", err,
                                 errlen);
     }
     if (rc == BILLING_PG_ERR_PERMANENT)
@@ -323,7 +326,8 @@ fail:
 
 enum billing_pg_result billing_pg_load_offsets(struct billing_pg *pg, const char *group,
                                                const char *topic, const int32_t *partitions,
-                                               size_t n, int64_t *out, char *err, size_t errlen) {
+                                               size_t n, struct billing_pg_stored *out, char *err,
+                                               size_t errlen) {
     enum billing_pg_result rc = billing_pg_connect(pg, err, errlen);
     if (rc != BILLING_PG_OK)
         return rc;
@@ -336,13 +340,16 @@ enum billing_pg_result billing_pg_load_offsets(struct billing_pg *pg, const char
         return BILLING_PG_ERR_TRANSIENT;
     }
     for (size_t i = 0; i < n; i++)
-        out[i] = BILLING_PG_NO_OFFSET;
+        out[i] = (struct billing_pg_stored){.next = BILLING_PG_NO_OFFSET};
     for (int row = 0; row < PQntuples(r); row++) {
         long part = strtol(PQgetvalue(r, row, 0), NULL, 10);
         long long next = strtoll(PQgetvalue(r, row, 1), NULL, 10);
+        int has_anchor = !PQgetisnull(r, row, 2);
+        long long anchor = has_anchor ? strtoll(PQgetvalue(r, row, 2), NULL, 10) : 0;
         for (size_t i = 0; i < n; i++)
             if (partitions[i] == part)
-                out[i] = next;
+                out[i] = (struct billing_pg_stored){
+                    .next = next, .has_anchor = has_anchor, .anchor = (uint64_t)anchor};
     }
     PQclear(r);
     return BILLING_PG_OK;

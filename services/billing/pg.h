@@ -6,7 +6,7 @@
  *   COPY pg_temp.billing_stage FROM STDIN;           -- rows.h lines
  *   INSERT INTO billing.orders SELECT ... FROM pg_temp.billing_stage
  *     ON CONFLICT (client_id, order_id) DO NOTHING;  -- redelivery: no-op
- *   UPDATE billing.consumer_offsets SET next_offset = <next>
+ *   UPDATE billing.consumer_offsets SET next_offset = <next>, anchor = <a>
  *     WHERE <group, topic, partition> AND next_offset = <expected>;
  *     (or INSERT ... ON CONFLICT DO NOTHING when no row was expected)
  *   COMMIT;
@@ -42,11 +42,21 @@ enum billing_pg_result {
 #define BILLING_PG_NO_OFFSET INT64_C(-1)
 
 /* One partition's offset move in a write: from `expected` (the stored value
- * this consumer knows, or BILLING_PG_NO_OFFSET) to `next`. */
+ * this consumer knows, or BILLING_PG_NO_OFFSET) to `next`, with the anchor
+ * (common/kafka_anchor.h) of the record at next - 1. */
 struct billing_pg_offset {
     int32_t partition;
     int64_t expected;
     int64_t next;
+    uint64_t anchor;
+};
+
+/* A stored position: next offset (BILLING_PG_NO_OFFSET when none is
+ * stored) and, when has_anchor, the anchor of the record before it. */
+struct billing_pg_stored {
+    int64_t next;
+    int has_anchor;
+    uint64_t anchor;
 };
 
 /* Creates a writer (not yet connected; strings are copied). Returns NULL when
@@ -64,12 +74,13 @@ int billing_pg_connected(const struct billing_pg *pg);
  * the password). */
 enum billing_pg_result billing_pg_connect(struct billing_pg *pg, char *err, size_t errlen);
 
-/* Reads the stored next offsets of `n` partitions of group/topic into
- * out[i] (BILLING_PG_NO_OFFSET where none is stored). Returns BILLING_PG_OK
+/* Reads the stored positions of `n` partitions of group/topic into out[i]
+ * (next = BILLING_PG_NO_OFFSET where none is stored). Returns BILLING_PG_OK
  * or BILLING_PG_ERR_TRANSIENT. */
 enum billing_pg_result billing_pg_load_offsets(struct billing_pg *pg, const char *group,
                                                const char *topic, const int32_t *partitions,
-                                               size_t n, int64_t *out, char *err, size_t errlen);
+                                               size_t n, struct billing_pg_stored *out, char *err,
+                                               size_t errlen);
 
 /* Writes `nev` events (may be 0) and `noff` offset moves in one transaction.
  * On BILLING_PG_OK, *inserted (may be NULL) is the number of new orders

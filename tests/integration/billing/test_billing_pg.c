@@ -73,13 +73,17 @@ static void tp_event(struct order_event *ev, char *data, const char *order_id, c
     ev->offset = offset;
 }
 
-static int64_t tp_stored(struct billing_pg *pg) {
+static struct billing_pg_stored tp_position(struct billing_pg *pg) {
     int32_t part = 0;
-    int64_t off = -5;
+    struct billing_pg_stored st = {.next = -5};
     char err[256];
-    cr_assert_eq(billing_pg_load_offsets(pg, "billing", tp_topic, &part, 1, &off, err, sizeof err),
+    cr_assert_eq(billing_pg_load_offsets(pg, "billing", tp_topic, &part, 1, &st, err, sizeof err),
                  BILLING_PG_OK, "%s", err);
-    return off;
+    return st;
+}
+
+static int64_t tp_stored(struct billing_pg *pg) {
+    return tp_position(pg).next;
 }
 
 /* (5) A zombie (lost the partition, still writes with the offset it knew)
@@ -163,6 +167,33 @@ Test(billing_pg, redelivered_orders_are_duplicates_not_errors) {
         BILLING_PG_OK, "%s", err);
     cr_assert_eq(inserted, 0);
     cr_assert_eq(ibill_count(tp_admin, tp_client), 2);
+    billing_pg_destroy(pg);
+}
+
+/* The anchor of the record before the stored offset (kafka_anchor.h) is
+ * stored with it, all 64 bits, and moves with it. */
+Test(billing_pg, anchor_moves_with_the_offset) {
+    struct billing_pg *pg = tp_writer();
+    char err[512];
+    cr_assert_eq(tp_position(pg).has_anchor, 0);
+    struct billing_pg_offset o = {.partition = 0,
+                                  .expected = BILLING_PG_NO_OFFSET,
+                                  .next = 7,
+                                  .anchor = UINT64_C(0xfedcba9876543210)};
+    cr_assert_eq(
+        billing_pg_write(pg, "billing", tp_topic, NULL, 0, &o, 1, NULL, NULL, err, sizeof err),
+        BILLING_PG_OK, "%s", err);
+    struct billing_pg_stored st = tp_position(pg);
+    cr_assert_eq(st.next, 7);
+    cr_assert(st.has_anchor);
+    cr_assert_eq(st.anchor, UINT64_C(0xfedcba9876543210));
+    o = (struct billing_pg_offset){.partition = 0, .expected = 7, .next = 9, .anchor = 42};
+    cr_assert_eq(
+        billing_pg_write(pg, "billing", tp_topic, NULL, 0, &o, 1, NULL, NULL, err, sizeof err),
+        BILLING_PG_OK, "%s", err);
+    st = tp_position(pg);
+    cr_assert_eq(st.next, 9);
+    cr_assert_eq(st.anchor, 42);
     billing_pg_destroy(pg);
 }
 

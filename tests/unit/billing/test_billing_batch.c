@@ -71,6 +71,9 @@ Test(billing_batch, next_offset_per_partition_in_first_seen_order) {
     cr_assert_eq(off[0].next, 13);
     cr_assert_eq(off[1].partition, 1);
     cr_assert_eq(off[1].next, 9);
+    /* The record before each next offset: its anchor is stored with it. */
+    cr_assert_eq(off[0].last, bb.e[2].msg);
+    cr_assert_eq(off[1].last, bb.e[3].msg);
 }
 
 Test(billing_batch, dropping_a_partition_keeps_the_others_in_order) {
