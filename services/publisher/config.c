@@ -1,5 +1,6 @@
 /* config: the publisher's cfg table and its derived defaults. */
 #include "config.h"
+#include "txn_batcher.h"
 
 #include "cfg.h"
 #include "kafka_conf.h"
@@ -10,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PUBLISHER_CONFIG_NVARS 25
+#define PUBLISHER_CONFIG_NVARS 26
 #define PUBLISHER_TXN_PREFIX "publisher-"
 
 static int publisher_config_token_ok(const char *v, char *err, size_t errlen) {
@@ -66,6 +67,13 @@ static size_t publisher_config_table(struct publisher_config *c, struct cfg_var 
          .max = 10000,
          .dest = &c->max_batch,
          .help = "most requests sharing one transaction"},
+        {.name = "PUBLISHER_PRODUCERS",
+         .type = CFG_INT,
+         .def = "2",
+         .min = 1,
+         .max = PUBLISHER_PRODUCERS_MAX,
+         .dest = &c->producers,
+         .help = "transactional producers sharing the queue (one commits while another produces)"},
         {.name = "PUBLISHER_QUEUE_CAPACITY",
          .type = CFG_INT,
          .def = "4096",

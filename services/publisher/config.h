@@ -24,6 +24,7 @@ struct publisher_config {
     char *subscriptions;
     char *filters; /* PUBLISHER_FILTERS JSON, normally from PUBLISHER_FILTERS_FILE */
     long long max_batch;
+    long long producers;
     long long queue_capacity;
     long long linger_ms;
     long long commit_timeout_ms;

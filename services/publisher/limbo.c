@@ -13,6 +13,7 @@ struct publisher_limbo_entry {
     char event_id[37];
     char ce_time[PUBLISHER_CE_TIME_LEN + 1];
     enum publisher_limbo_state state; /* NONE: free slot */
+    unsigned owner;                   /* the producer whose commit decides it */
     long long expires_ms;
 };
 
@@ -48,8 +49,8 @@ void publisher_limbo_destroy(struct publisher_limbo *l) {
     free(l);
 }
 
-size_t publisher_limbo_hold(struct publisher_limbo *l, struct publisher_request *const *reqs,
-                            size_t n, long long now_ms) {
+size_t publisher_limbo_hold(struct publisher_limbo *l, unsigned owner,
+                            struct publisher_request *const *reqs, size_t n, long long now_ms) {
     size_t held = 0;
     pthread_mutex_lock(&l->mu);
     for (size_t i = 0; i < n; i++) {
@@ -64,6 +65,7 @@ size_t publisher_limbo_hold(struct publisher_limbo *l, struct publisher_request 
         memcpy(e->event_id, r->event_id, sizeof e->event_id);
         memcpy(e->ce_time, r->ce_time, sizeof e->ce_time);
         e->state = PUBLISHER_LIMBO_PENDING;
+        e->owner = owner;
         e->expires_ms = now_ms + l->ttl_ms;
         l->next = (l->next + 1) % l->cap;
         held++;
@@ -72,11 +74,11 @@ size_t publisher_limbo_hold(struct publisher_limbo *l, struct publisher_request 
     return held;
 }
 
-void publisher_limbo_resolve(struct publisher_limbo *l, int committed) {
+void publisher_limbo_resolve(struct publisher_limbo *l, unsigned owner, int committed) {
     pthread_mutex_lock(&l->mu);
     for (size_t i = 0; i < l->cap; i++) {
         struct publisher_limbo_entry *e = &l->e[i];
-        if (e->state != PUBLISHER_LIMBO_PENDING)
+        if (e->state != PUBLISHER_LIMBO_PENDING || e->owner != owner)
             continue;
         if (committed) {
             e->state = PUBLISHER_LIMBO_COMMITTED;

@@ -33,15 +33,17 @@ struct publisher_limbo;
 struct publisher_limbo *publisher_limbo_create(size_t capacity, long long ttl_ms);
 void publisher_limbo_destroy(struct publisher_limbo *l);
 
-/* Kafka thread, before answering the batch 503: remembers each request's
- * key, body hash, event id and time as PENDING. Returns how many were
- * remembered (fewer only when out of memory or hashing fails). */
-size_t publisher_limbo_hold(struct publisher_limbo *l, struct publisher_request *const *reqs,
-                            size_t n, long long now_ms);
+/* Kafka thread `owner` (the producer's index), before answering the batch
+ * 503: remembers each request's key, body hash, event id and time as
+ * PENDING. Returns how many were remembered (fewer only when out of memory
+ * or hashing fails). */
+size_t publisher_limbo_hold(struct publisher_limbo *l, unsigned owner,
+                            struct publisher_request *const *reqs, size_t n, long long now_ms);
 
-/* Kafka thread, once the resumed commit finished: every PENDING entry
- * becomes COMMITTED (committed != 0) or is dropped. */
-void publisher_limbo_resolve(struct publisher_limbo *l, int committed);
+/* Kafka thread `owner`, once its resumed commit finished: every PENDING
+ * entry it held becomes COMMITTED (committed != 0) or is dropped; the
+ * entries of other producers (owners) stay as they are. */
+void publisher_limbo_resolve(struct publisher_limbo *l, unsigned owner, int committed);
 
 /* HTTP threads: the state of (client_id, order_id) with this body. On
  * COMMITTED, copies the original event id and ce_time into req. */

@@ -115,6 +115,7 @@ int main(int argc, char **argv) {
         .stats = &stats,
         .limbo = limbo,
         .max_batch = (size_t)conf.max_batch,
+        .producers = (size_t)conf.producers,
         .queue_capacity = (size_t)conf.queue_capacity,
         .linger_ms = (long)conf.linger_ms,
         .commit_timeout_ms = (long)conf.commit_timeout_ms,

@@ -1,5 +1,12 @@
-/* txn_batcher: group commit. One Kafka thread owns the transactional
- * producer; requests queued together share one transaction.
+/* txn_batcher: group commit. A pool of transactional producers, each owned
+ * by one Kafka thread, takes requests from one queue; requests queued
+ * together share one transaction. Several producers overlap one
+ * transaction's commit with the next one's produce (a single producer
+ * commits one transaction at a time, and the requests of the next wait for
+ * it); a producer that just committed rests PUBLISHER_TXN_REST_MS while the
+ * others take the queue (txn_batcher.c says why). A producer that fails
+ * leaves the queue to the others; requests are answered 503 at once only
+ * when none can take them.
  *
  * For every batch (at most max_batch requests, gathered for up to linger_ms):
  *   begin_transaction; produce one copy per matching subscription of every
@@ -42,13 +49,19 @@ struct publisher_batcher;
  * timeout (PUBLISHER_COMMIT_TIMEOUT, 5 s). */
 #define PUBLISHER_MAX_QUEUE_WAIT_MS 2000
 
+/* Upper bound of publisher_batcher_settings.producers. */
+#define PUBLISHER_PRODUCERS_MAX 8
+
 struct publisher_batcher_settings {
     const struct kafka_settings *kafka; /* borrowed: must outlive the batcher */
     const char *transactional_id;       /* borrowed: must outlive the batcher */
     const struct publisher_subs *subs;  /* borrowed: must outlive the batcher */
     struct publisher_stats *stats;      /* borrowed; may be NULL */
     size_t max_batch;                   /* >= 1 */
-    size_t queue_capacity;              /* >= 1 */
+    size_t producers;      /* transactional producers sharing the queue, 1..PUBLISHER_PRODUCERS_MAX
+                              (0: 1); the first uses transactional_id, the others
+                              transactional_id-<n> */
+    size_t queue_capacity; /* >= 1 */
     long linger_ms;
     long commit_timeout_ms;
     struct publisher_limbo *limbo; /* borrowed; may be NULL: orders answered 503

@@ -33,6 +33,7 @@ static void pconf_setup(void) {
         "PUBLISHER_SUBSCRIPTIONS",
         "PUBLISHER_FILTERS",
         "PUBLISHER_MAX_BATCH",
+        "PUBLISHER_PRODUCERS",
         "PUBLISHER_QUEUE_CAPACITY",
         "PUBLISHER_LINGER",
         "PUBLISHER_COMMIT_TIMEOUT",
@@ -119,6 +120,7 @@ Test(publisher_config, errors_name_the_variable) {
     } cases[] = {
         {"PUBLISHER_PORT", "70000", "PUBLISHER_PORT: \"70000\" is not a port"},
         {"PUBLISHER_MAX_BATCH", "0", "PUBLISHER_MAX_BATCH: \"0\" is out of range (1-10000)"},
+        {"PUBLISHER_PRODUCERS", "9", "PUBLISHER_PRODUCERS: \"9\" is out of range (1-8)"},
         {"PUBLISHER_COMMIT_TIMEOUT", "90s", "PUBLISHER_COMMIT_TIMEOUT: \"90s\" is out of range"},
         {"PUBLISHER_LINGER", "soon", "PUBLISHER_LINGER: \"soon\" is not a duration"},
         {"LOG_LEVEL", "loud", "LOG_LEVEL: \"loud\" is not one of: debug, info, warn, error"},

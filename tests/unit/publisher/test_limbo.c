@@ -44,10 +44,10 @@ Test(publisher_limbo, pending_then_committed_replays_the_original_ids) {
     tl_req(&a, "c", "o1", "{\"order_id\":\"o1\"}", EV1);
     tl_req(&b, "c", "o2", "{\"order_id\":\"o2\"}", EV2);
     struct publisher_request *batch[] = {&a, &b};
-    cr_assert_eq(publisher_limbo_hold(l, batch, 2, 100), 2);
+    cr_assert_eq(publisher_limbo_hold(l, 0, batch, 2, 100), 2);
     char ev[37] = "";
     cr_assert_eq(tl_find(l, "c", "o1", "{\"order_id\":\"o1\"}", 200, ev), PUBLISHER_LIMBO_PENDING);
-    publisher_limbo_resolve(l, 1);
+    publisher_limbo_resolve(l, 0, 1);
     cr_assert_eq(tl_find(l, "c", "o1", "{\"order_id\":\"o1\"}", 200, ev),
                  PUBLISHER_LIMBO_COMMITTED);
     cr_assert_str_eq(ev, EV1);
@@ -67,9 +67,9 @@ Test(publisher_limbo, aborted_commit_forgets_so_a_retry_publishes) {
     struct publisher_request a;
     tl_req(&a, "c", "o1", "{}", EV1);
     struct publisher_request *batch[] = {&a};
-    publisher_limbo_hold(l, batch, 1, 0);
+    publisher_limbo_hold(l, 0, batch, 1, 0);
     cr_assert_eq(publisher_limbo_size(l), 1);
-    publisher_limbo_resolve(l, 0);
+    publisher_limbo_resolve(l, 0, 0);
     cr_assert_eq(publisher_limbo_size(l), 0);
     cr_assert_eq(tl_find(l, "c", "o1", "{}", 1, NULL), PUBLISHER_LIMBO_NONE);
     publisher_limbo_destroy(l);
@@ -82,8 +82,8 @@ Test(publisher_limbo, entries_expire_and_capacity_evicts_the_oldest) {
     tl_req(&b, "c", "o2", "{}", EV1);
     tl_req(&c, "c", "o3", "{}", EV1);
     struct publisher_request *batch[] = {&a, &b, &c};
-    publisher_limbo_hold(l, batch, 3, 0);
-    publisher_limbo_resolve(l, 1);
+    publisher_limbo_hold(l, 0, batch, 3, 0);
+    publisher_limbo_resolve(l, 0, 1);
     cr_assert_eq(publisher_limbo_size(l), 2);
     cr_assert_eq(tl_find(l, "c", "o1", "{}", 10, NULL), PUBLISHER_LIMBO_NONE, "evicted");
     cr_assert_eq(tl_find(l, "c", "o3", "{}", 10, NULL), PUBLISHER_LIMBO_COMMITTED);
@@ -97,12 +97,30 @@ Test(publisher_limbo, resolve_only_touches_pending_entries) {
     tl_req(&a, "c", "o1", "{}", EV1);
     tl_req(&b, "c", "o2", "{}", EV2);
     struct publisher_request *first[] = {&a}, *second[] = {&b};
-    publisher_limbo_hold(l, first, 1, 0);
-    publisher_limbo_resolve(l, 1);
-    publisher_limbo_hold(l, second, 1, 0);
-    publisher_limbo_resolve(l, 0); /* the second transaction aborted */
+    publisher_limbo_hold(l, 0, first, 1, 0);
+    publisher_limbo_resolve(l, 0, 1);
+    publisher_limbo_hold(l, 0, second, 1, 0);
+    publisher_limbo_resolve(l, 0, 0); /* the second transaction aborted */
     cr_assert_eq(tl_find(l, "c", "o1", "{}", 1, NULL), PUBLISHER_LIMBO_COMMITTED);
     cr_assert_eq(tl_find(l, "c", "o2", "{}", 1, NULL), PUBLISHER_LIMBO_NONE);
+    publisher_limbo_destroy(l);
+}
+
+/* Two producers, each with its own unresolved commit: one producer's
+ * outcome decides only the orders it held. */
+Test(publisher_limbo, resolve_only_touches_the_owner_entries) {
+    struct publisher_limbo *l = publisher_limbo_create(8, 1000);
+    struct publisher_request a, b;
+    tl_req(&a, "c", "o1", "{}", EV1);
+    tl_req(&b, "c", "o2", "{}", EV2);
+    struct publisher_request *first[] = {&a}, *second[] = {&b};
+    publisher_limbo_hold(l, 0, first, 1, 0);
+    publisher_limbo_hold(l, 1, second, 1, 0);
+    publisher_limbo_resolve(l, 1, 0); /* producer 1's commit aborted */
+    cr_assert_eq(tl_find(l, "c", "o1", "{}", 1, NULL), PUBLISHER_LIMBO_PENDING);
+    cr_assert_eq(tl_find(l, "c", "o2", "{}", 1, NULL), PUBLISHER_LIMBO_NONE);
+    publisher_limbo_resolve(l, 0, 1); /* producer 0's commit went through */
+    cr_assert_eq(tl_find(l, "c", "o1", "{}", 1, NULL), PUBLISHER_LIMBO_COMMITTED);
     publisher_limbo_destroy(l);
 }
 

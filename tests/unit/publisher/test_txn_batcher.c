@@ -158,6 +158,7 @@ static void ptxn_setup(void) {
         .transactional_id = "publisher-unit-mock",
         .subs = ptxn_subs,
         .max_batch = 16,
+        .producers = 2, /* the service's default */
         .queue_capacity = PTXN_MAX,
         .linger_ms = 2,
         .commit_timeout_ms = PTXN_COMMIT_MS,
@@ -185,6 +186,50 @@ Test(publisher_txn_batcher, requests_share_committed_transactions) {
     struct ptxn_result r = ptxn_publish(40);
     cr_assert_eq(r.committed, 40);
     cr_assert_eq(r.refused, 0);
+}
+
+/* A pool of producers: each initialises its own transactional id (the
+ * first keeps the configured one), and together they commit everything. */
+Test(publisher_txn_batcher, each_producer_of_the_pool_has_its_own_transactional_id) {
+    char err[256], *logs = NULL;
+    size_t loglen = 0;
+    FILE *mem = open_memstream(&logs, &loglen);
+    cr_assert_not_null(mem);
+    log_set_output(mem);
+    const struct publisher_batcher_settings s = {
+        .kafka = &ptxn_kafka,
+        .transactional_id = "publisher-unit-pool",
+        .subs = ptxn_subs,
+        .max_batch = 4,
+        .producers = 3,
+        .queue_capacity = PTXN_MAX,
+        .linger_ms = 2,
+        .commit_timeout_ms = PTXN_COMMIT_MS,
+    };
+    struct publisher_batcher *pool = publisher_batcher_create(&s, err, sizeof err);
+    cr_assert_not_null(pool, "%s", err);
+    struct publisher_batcher *shared = ptxn_b;
+    ptxn_b = pool;
+    ptxn_wait_ready(10000);
+    struct ptxn_result r = ptxn_publish(40);
+    ptxn_b = shared;
+    /* every producer initialised before it is destroyed */
+    for (long waited = 0; waited < 10000; waited += 10) {
+        fflush(mem);
+        if (logs && strstr(logs, "transactional.id publisher-unit-pool-2)") &&
+            strstr(logs, "transactional.id publisher-unit-pool-1)") &&
+            strstr(logs, "transactional.id publisher-unit-pool)"))
+            break;
+        usleep(10 * 1000);
+    }
+    publisher_batcher_destroy(pool);
+    log_set_output(ptxn_devnull);
+    fclose(mem);
+    cr_assert_eq(r.committed, 40);
+    cr_assert_not_null(strstr(logs, "transactional.id publisher-unit-pool)"), "%s", logs);
+    cr_assert_not_null(strstr(logs, "transactional.id publisher-unit-pool-1)"), "%s", logs);
+    cr_assert_not_null(strstr(logs, "transactional.id publisher-unit-pool-2)"), "%s", logs);
+    free(logs);
 }
 
 Test(publisher_txn_batcher, broker_down_gives_503_within_the_deadline_then_recovers) {
@@ -225,10 +270,31 @@ Test(publisher_txn_batcher, fenced_producer_is_replaced) {
     ptxn_wait_ready(5000);
 }
 
+/* Replaces the suite's batcher with one of `producers` producers. */
+static void ptxn_use(size_t producers) {
+    char err[256];
+    publisher_batcher_destroy(ptxn_b);
+    const struct publisher_batcher_settings s = {
+        .kafka = &ptxn_kafka,
+        .transactional_id = "publisher-unit-mock",
+        .subs = ptxn_subs,
+        .max_batch = 16,
+        .producers = producers,
+        .queue_capacity = PTXN_MAX,
+        .linger_ms = 2,
+        .commit_timeout_ms = PTXN_COMMIT_MS,
+    };
+    ptxn_b = publisher_batcher_create(&s, err, sizeof err);
+    cr_assert_not_null(ptxn_b, "%s", err);
+    ptxn_wait_ready(10000);
+}
+
 Test(publisher_txn_batcher, slow_commit_is_503_and_resumed_not_aborted) {
     /* The EndTxn answer takes longer than the commit deadline: the batch is
      * answered 503, the commit is resumed (librdkafka forbids an abort now),
-     * nothing new starts meanwhile, and intake resumes after it completes. */
+     * nothing new starts on that producer meanwhile, and intake resumes after
+     * it completes. One producer: nothing else can take the requests. */
+    ptxn_use(1);
     rd_kafka_mock_broker_push_request_error_rtts(ptxn_mock, 1, PTXN_API_END_TXN, 1,
                                                  RD_KAFKA_RESP_ERR_NO_ERROR, 2 * PTXN_COMMIT_MS);
     struct ptxn_result r = ptxn_publish(3);
@@ -237,6 +303,20 @@ Test(publisher_txn_batcher, slow_commit_is_503_and_resumed_not_aborted) {
     cr_assert_lt(r.ms, PTXN_COMMIT_MS + 500);
     struct ptxn_result during = ptxn_publish(2);
     cr_assert_eq(during.committed, 0, "a transaction began while a commit was pending");
+    ptxn_expect_recovery(10000);
+    ptxn_wait_ready(5000);
+}
+
+/* The same slow commit with a pool: the producer resuming it begins
+ * nothing, the other one commits the new requests meanwhile. */
+Test(publisher_txn_batcher, slow_commit_on_one_producer_leaves_the_queue_to_the_other) {
+    rd_kafka_mock_broker_push_request_error_rtts(ptxn_mock, 1, PTXN_API_END_TXN, 1,
+                                                 RD_KAFKA_RESP_ERR_NO_ERROR, 2 * PTXN_COMMIT_MS);
+    struct ptxn_result r = ptxn_publish(3);
+    cr_assert_eq(r.committed, 0);
+    cr_assert_eq(r.unavailable, 3);
+    struct ptxn_result during = ptxn_publish(2);
+    cr_assert_eq(during.committed, 2, "the other producer did not take the queue");
     ptxn_expect_recovery(10000);
     ptxn_wait_ready(5000);
 }
