@@ -6,6 +6,7 @@
 #include "kafka_conf.h"
 #include "log.h"
 #include "metrics.h"
+#include "rewind.h"
 #include "s3.h"
 #include "sig.h"
 #include "stats.h"
@@ -95,6 +96,8 @@ static void archive_consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t er
             if (!archive_work_part_add(&c->work, parts->elems[i].partition) ||
                 consumer_stats_assigned(&c->stats->c, parts->elems[i].partition) != 0)
                 LOG_ERROR("out of memory adding partition %" PRId32, parts->elems[i].partition);
+        /* is each committed position still one of this log? (anchor.h) */
+        archive_rewind_assign(&c->work, parts);
         e = rd_kafka_incremental_assign(rk, parts);
         LOG_INFO("assigned %d partition(s), %zu in total", parts->cnt, c->work.nparts);
         atomic_store(&c->joined, 1);
@@ -131,6 +134,12 @@ static rd_kafka_t *archive_consumer_new_consumer(struct archive_consumer *c,
     rd_kafka_t *rk;
     if (!kc)
         return NULL;
+    /* never move a position silently: a refused one reaches the poll loop
+     * as an error and restarts the partition at its log start (rewind.h) */
+    if (rd_kafka_conf_set(kc, "auto.offset.reset", "error", err, errlen) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(kc);
+        return NULL;
+    }
     char session[32];
     snprintf(interval, sizeof interval, "%lld", c->conf->stats_interval_ms);
     snprintf(session, sizeof session, "%lld", c->conf->session_timeout_ms);
@@ -302,8 +311,14 @@ static int archive_consumer_poll(struct archive_consumer *c) {
         if (!m)
             break;
         if (m->err) {
-            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET)
+                archive_rewind_refused(&c->work, m);
+            else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 LOG_WARN("consumer: %s", rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        if (archive_rewind_check(&c->work, m)) {
             rd_kafka_message_destroy(m);
             continue;
         }
@@ -328,6 +343,7 @@ static int archive_consumer_turn(struct archive_consumer *c, int timeout_ms, int
         return -1;
     }
     archive_consumer_drain_wake(c);
+    archive_rewind_retry(&c->work);
     archive_work_step(&c->work);
     archive_work_apply_pause(&c->work);
     return 0;

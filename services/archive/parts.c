@@ -2,6 +2,7 @@
  * (flow control, store failures, draining). */
 #include "work.h"
 
+#include "anchor.h"
 #include "log.h"
 #include "metrics.h"
 #include "stats.h"
@@ -39,6 +40,7 @@ struct archive_part *archive_work_part_add(struct archive_work *w, int32_t parti
     p->partition = partition;
     p->batch_last_offset = -1;
     p->committed = -1;
+    p->expect_offset = -1;
     return p;
 }
 
@@ -106,6 +108,19 @@ void archive_work_part_remove(struct archive_work *w, int32_t partition) {
         }
 }
 
+int archive_work_part_rewound(struct archive_work *w, struct archive_part *p) {
+    if (w->conf->mode == ARCHIVE_MODE_BATCH) {
+        archive_rec_drop_list(w, p->backlog);
+        p->backlog = p->backlog_tail = NULL;
+        p->backlog_n = 0;
+    }
+    p->batch_last_offset = -1;
+    p->committed = -1;
+    p->expect_offset = -1;
+    p->paused = -1; /* a new assignment: tell librdkafka again whatever we want */
+    return archive_tracker_reset(w->tracker, p->partition);
+}
+
 void archive_work_release(struct archive_work *w) {
     archive_work_drop(w, -1);
     while (w->nparts)
@@ -128,11 +143,21 @@ void archive_work_commit(struct archive_work *w, int sync) {
     if (!list)
         return;
     for (size_t i = 0; i < w->nparts; i++) {
-        int64_t next = archive_tracker_committable(w->tracker, w->parts[i].partition);
+        uint64_t anchor;
+        int64_t next = archive_tracker_committable(w->tracker, w->parts[i].partition, &anchor);
         if (next < 0)
             continue;
-        rd_kafka_topic_partition_list_add(list, w->conf->topic, w->parts[i].partition)->offset =
-            next;
+        rd_kafka_topic_partition_t *tp =
+            rd_kafka_topic_partition_list_add(list, w->conf->topic, w->parts[i].partition);
+        tp->offset = next;
+        /* the anchor rides along as commit metadata (anchor.h); freed with
+         * the list, so allocated by librdkafka. Without memory the commit
+         * goes without it: the restart is then unchecked, as before. */
+        tp->metadata = rd_kafka_mem_malloc(w->rk, ARCHIVE_ANCHOR_HEX + 1);
+        if (tp->metadata) {
+            archive_anchor_format(anchor, tp->metadata);
+            tp->metadata_size = ARCHIVE_ANCHOR_HEX;
+        }
         n++;
     }
     if (n == 0) {

@@ -5,6 +5,7 @@
 #include "batch.h"
 #include "classify.h"
 #include "dlq.h"
+#include "kafka_anchor.h"
 #include "log.h"
 #include "metrics.h"
 #include "object.h"
@@ -72,9 +73,14 @@ static void archive_rec_free(struct archive_rec *r) {
 
 /* A record is finished: its offset may be committed. */
 static void archive_rec_finish(struct archive_work *w, struct archive_rec *r) {
-    if (archive_tracker_done(w->tracker, r->partition, r->offset) != 0)
+    int rc = archive_tracker_done(w->tracker, r->partition, r->epoch, r->offset);
+    if (rc < 0)
         LOG_ERROR("offset %" PRId64 " of partition %" PRId32 " finished but not tracked", r->offset,
                   r->partition);
+    else if (rc > 0)
+        LOG_DEBUG("offset %" PRId64 " of partition %" PRId32 " finished after its log was "
+                  "rewound: not committed",
+                  r->offset, r->partition);
     w->held--;
     archive_rec_free(r);
 }
@@ -166,7 +172,9 @@ static void archive_upload_stored(struct archive_work *w, struct archive_upload 
     struct archive_part *p = archive_work_part(w, u->partition);
     if (p && p->batch == u) {
         p->batch = NULL;
-        p->batch_last_offset = u->recs[u->nrecs - 1]->offset;
+        /* a batch of a log rewound since says nothing about the new one */
+        if (u->recs[u->nrecs - 1]->epoch == archive_tracker_epoch(w->tracker, u->partition))
+            p->batch_last_offset = u->recs[u->nrecs - 1]->offset;
     }
     metrics_child_observe(w->stats->c.batch_size, (double)u->nrecs);
     for (size_t i = 0; i < u->nrecs; i++) {
@@ -347,11 +355,12 @@ static void archive_rec_process(struct archive_work *w, struct archive_rec *r) {
 
 void archive_work_message(struct archive_work *w, rd_kafka_message_t *m) {
     struct archive_rec *r;
+    uint32_t epoch;
     if (!archive_work_part(w, m->partition)) {
         rd_kafka_message_destroy(m); /* from a partition revoked meanwhile */
         return;
     }
-    if (archive_tracker_add(w->tracker, m->partition, m->offset) != 0) {
+    if (archive_tracker_add(w->tracker, m->partition, m->offset, kafka_anchor_of(m), &epoch) != 0) {
         LOG_WARN("dropping offset %" PRId64 " of partition %" PRId32 ": already held or no memory",
                  m->offset, m->partition);
         rd_kafka_message_destroy(m);
@@ -368,6 +377,7 @@ void archive_work_message(struct archive_work *w, rd_kafka_message_t *m) {
     r->msg = m;
     r->partition = m->partition;
     r->offset = m->offset;
+    r->epoch = epoch;
     r->arrived_ms = archive_now_ms();
     w->held++;
     archive_rec_process(w, r);

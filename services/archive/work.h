@@ -24,6 +24,7 @@ struct archive_rec {
     int32_t partition;
     int64_t offset;
     int64_t arrived_ms;
+    uint32_t epoch;         /* tracker epoch: the log the record was read from */
     uint32_t attempts;      /* decode attempts (poison) */
     int64_t retry_at_ms;    /* poison list: when to try again */
     const char *dlq_reason; /* set: dead-letter pending (a DLQ publish failed) */
@@ -47,16 +48,27 @@ struct archive_upload {
     struct archive_upload *next;
 };
 
+/* What a partition being restarted at its log start still needs
+ * (rewind.c): retried every loop turn until librdkafka accepts it. */
+enum archive_rewind_step {
+    ARCHIVE_REWIND_NONE = 0,
+    ARCHIVE_REWIND_UNASSIGN, /* unassign, then assign at the log start */
+    ARCHIVE_REWIND_ASSIGN,   /* assign at the log start */
+};
+
 /* Per assigned partition. */
 struct archive_part {
     int32_t partition;
-    int paused;                                 /* as last told to librdkafka */
+    int paused;                                 /* as last told to librdkafka; -1 unknown */
     size_t n_failing;                           /* uploads waiting for a transient retry */
     struct archive_rec *backlog, *backlog_tail; /* batch mode: rendered, not yet in a batch */
     size_t backlog_n;
     struct archive_upload *batch; /* batch mode: the one outstanding batch */
     int64_t batch_last_offset;    /* last offset of the newest stored batch, -1 none */
     int64_t committed;            /* next offset, as last committed synchronously; -1 none */
+    int64_t expect_offset;        /* anchor check: offset of the first record, -1 none */
+    uint64_t expect_anchor;       /* ... and its kafka_anchor_of */
+    enum archive_rewind_step rewind;
 };
 
 struct archive_work {
@@ -95,6 +107,15 @@ struct archive_part *archive_work_part_add(struct archive_work *w, int32_t parti
 /* Drops a revoked partition: cancels its uploads, frees its records
  * (not finished: the next owner gets them again) and its tracker state. */
 void archive_work_part_remove(struct archive_work *w, int32_t partition);
+
+/* The partition is read again from its log start (its log regressed): a
+ * new tracker epoch, no commit or batch position, no anchor check. Uploads
+ * and retries of the old log go on and finish without moving the new
+ * log's position; in batch mode the old log's backlog (records not in an
+ * upload yet) is dropped, so no batch mixes the two logs; records of it
+ * that are still in the log are read again. 0, or -1 when out of memory
+ * (the tracker could not start the epoch). */
+int archive_work_part_rewound(struct archive_work *w, struct archive_part *p);
 
 /* Takes ownership of a consumed record and starts working on it. */
 void archive_work_message(struct archive_work *w, rd_kafka_message_t *m);

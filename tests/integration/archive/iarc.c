@@ -449,3 +449,63 @@ double iarc_metric(const struct itest_proc *p, const char *prefix) {
     strbuf_release(&b);
     return v;
 }
+
+/* ---- the archive group's positions ------------------------------------------- */
+
+/* A consumer in the archive group that never joins it (no subscribe): it
+ * only reads and writes committed offsets. */
+static rd_kafka_t *iarc_group_client(void) {
+    char err[512];
+    struct kafka_settings s = itest_kafka_settings("ADMIN", "itest-archive");
+    rd_kafka_conf_t *conf =
+        kafka_conf_consumer(&s, itest_env("KAFKA_GROUP_ARCHIVE"), err, sizeof err);
+    cr_assert_not_null(conf, "%s", err);
+    rd_kafka_conf_set(conf, "log_level", "2", err, sizeof err);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    cr_assert_not_null(rk, "%s", err);
+    return rk;
+}
+
+int64_t iarc_committed(int32_t partition, char *meta, size_t metalen) {
+    rd_kafka_t *rk = iarc_group_client();
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, itest_env("KAFKA_TOPIC_ARCHIVE"), partition);
+    cr_assert_eq(rd_kafka_committed(rk, l, 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    const rd_kafka_topic_partition_t *tp = &l->elems[0];
+    cr_assert_eq(tp->err, RD_KAFKA_RESP_ERR_NO_ERROR, "%s", rd_kafka_err2str(tp->err));
+    int64_t off = tp->offset;
+    snprintf(meta, metalen, "%.*s", (int)tp->metadata_size,
+             tp->metadata ? (const char *)tp->metadata : "");
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_destroy(rk);
+    return off;
+}
+
+void iarc_commit(int32_t partition, int64_t offset, const char *meta) {
+    rd_kafka_t *rk = iarc_group_client();
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_t *tp =
+        rd_kafka_topic_partition_list_add(l, itest_env("KAFKA_TOPIC_ARCHIVE"), partition);
+    tp->offset = offset;
+    tp->metadata = rd_kafka_mem_malloc(rk, strlen(meta) + 1);
+    cr_assert_not_null(tp->metadata);
+    memcpy(tp->metadata, meta, strlen(meta) + 1);
+    tp->metadata_size = strlen(meta);
+    rd_kafka_resp_err_t e = rd_kafka_commit(rk, l, 0);
+    cr_assert_eq(e, RD_KAFKA_RESP_ERR_NO_ERROR, "commit: %s", rd_kafka_err2str(e));
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_destroy(rk);
+}
+
+void iarc_wait_idle(const struct itest_proc *p, long timeout_ms) {
+    int64_t deadline = iarc_now_ms() + timeout_ms;
+    while (iarc_metric(p, "orders_archive_inflight ") != 0 && iarc_now_ms() < deadline)
+        usleep(100 * 1000);
+    cr_assert_eq(iarc_metric(p, "orders_archive_inflight "), 0);
+}
+
+double iarc_resets(const struct itest_proc *p, const char *reason) {
+    char prefix[96];
+    snprintf(prefix, sizeof prefix, "orders_archive_offset_resets_total{reason=\"%s\"} ", reason);
+    return iarc_metric(p, prefix);
+}

@@ -87,4 +87,20 @@ int iarc_dlq_count_prefix(int64_t start, const char *prefix);
 
 int64_t iarc_now_ms(void);
 
+/* The archive group's committed offset of partition `partition` of the
+ * archive topic (-1001 when none) and its metadata (NUL-terminated, ""
+ * when none), read as the admin user. */
+int64_t iarc_committed(int32_t partition, char *meta, size_t metalen);
+
+/* Commits offset/metadata for partition `partition` in the archive group,
+ * as the admin user (the group must have no members: archive stopped). */
+void iarc_commit(int32_t partition, int64_t offset, const char *meta);
+
+/* Waits (bounded) until the archive holds no record: everything it read
+ * is finished; asserts so. */
+void iarc_wait_idle(const struct itest_proc *p, long timeout_ms);
+
+/* orders_archive_offset_resets_total{reason="<reason>"}. */
+double iarc_resets(const struct itest_proc *p, const char *reason);
+
 #endif

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../support/itest_env.h"
+#include "../support/itest_kafka.h"
 #include "../support/itest_proc.h"
 #include "iarc.h"
 #include "librdkafka/rdkafka.h"
@@ -219,4 +220,115 @@ Test(archive, batch_mode_writes_ndjson_by_partition_and_offset) {
     }
     iarc_stop_clean();
     free(o);
+}
+
+/* ---- offsets that regress --------------------------------------------------------
+ * Each test starts from a freshly recreated orders.archive (offsets from 0,
+ * and the broker drops the group's committed offsets with the old topic),
+ * with its orders on partition 0 so the offsets are known. */
+
+#define IARC_REGRESS_N1 100 /* archived before the regression */
+
+static int iarc_partitions(void) {
+    return atoi(itest_env("KAFKA_TOPIC_PARTITIONS"));
+}
+
+static void iarc_recreate(void) {
+    itest_kafka_recreate_topic(itest_env("KAFKA_TOPIC_ARCHIVE"), iarc_partitions());
+}
+
+/* A fresh topic with N1 orders on partition 0, archived by a running
+ * archive (left running, idle). */
+static struct iarc_order *iarc_regress_start(const char *tag) {
+    struct iarc_order *o = iarc_make_orders(IARC_REGRESS_N1, IARC_CLIENTS, tag);
+    iarc_recreate();
+    iarc_produce(o, IARC_REGRESS_N1, 0);
+    iarc_archive_start(&iarc_p, "object");
+    iarc_wait_all(o, IARC_REGRESS_N1, IARC_WAIT_MS);
+    iarc_wait_idle(&iarc_p, 60000);
+    /* partitions without a commit started at their log start: not a reset */
+    cr_assert_eq(iarc_resets(&iarc_p, "beyond_end"), 0);
+    cr_assert_eq(iarc_resets(&iarc_p, "before_start"), 0);
+    cr_assert_eq(iarc_resets(&iarc_p, "anchor_mismatch"), 0);
+    return o;
+}
+
+/* The topic is recreated while archive is stopped and refilled past the
+ * committed offset S before it restarts: resuming at S would skip the new
+ * log's first S records. Kafka drops a deleted topic's group offsets, but a
+ * position can outlive its log (a commit racing the deletion, a truncated
+ * log that grew again), so the test puts the old commit back, anchor
+ * included, as such a survivor. The record now at S - 1 is another one:
+ * anchor_mismatch, and the partition is read from its start. */
+Test(archive, recreated_topic_refilled_past_the_commit_is_read_from_its_start) {
+    struct iarc_order *o1 = iarc_regress_start("arc-anchor1");
+    iarc_stop_clean();
+    char meta[64];
+    int64_t s = iarc_committed(0, meta, sizeof meta);
+    cr_assert_eq(s, o1[IARC_REGRESS_N1 - 1].offset + 1, "committed after the last order");
+    cr_assert_eq(strlen(meta), 16, "the anchor rides with the commit: '%s'", meta);
+
+    iarc_recreate();
+    char gone[64];
+    cr_assert_lt(iarc_committed(0, gone, sizeof gone), 0, "this broker dropped the commit");
+    iarc_commit(0, s, meta);
+    size_t n2 = 2 * IARC_REGRESS_N1 + 50; /* the new log passes S well */
+    struct iarc_order *o2 = iarc_make_orders(n2, IARC_CLIENTS, "arc-anchor2");
+    iarc_produce(o2, n2, 0);
+    cr_assert_gt(o2[n2 - 1].offset, s);
+
+    iarc_archive_start(&iarc_p, "object");
+    iarc_wait_all(o2, n2, IARC_WAIT_MS); /* none of the first S records skipped */
+    iarc_verify_objects(o2, n2);
+    cr_assert_geq(iarc_resets(&iarc_p, "anchor_mismatch"), 1);
+    cr_assert_eq(iarc_resets(&iarc_p, "beyond_end"), 0);
+    cr_assert_eq(iarc_resets(&iarc_p, "before_start"), 0);
+    iarc_stop_clean();
+    free(o1);
+    free(o2);
+}
+
+/* The topic is recreated under a running archive and gets fewer records
+ * than its fetch position: the broker refuses the position (beyond_end)
+ * and every new record is archived. */
+Test(archive, topic_recreated_while_running_is_read_from_its_start) {
+    struct iarc_order *o1 = iarc_regress_start("arc-beyond1");
+    iarc_recreate();
+    size_t n3 = IARC_REGRESS_N1 / 2;
+    struct iarc_order *o3 = iarc_make_orders(n3, IARC_CLIENTS, "arc-beyond2");
+    iarc_produce(o3, n3, 0);
+    cr_assert_lt(o3[n3 - 1].offset, o1[IARC_REGRESS_N1 - 1].offset);
+    iarc_wait_all(o3, n3, IARC_WAIT_MS);
+    iarc_verify_objects(o3, n3);
+    cr_assert_geq(iarc_resets(&iarc_p, "beyond_end"), 1);
+    iarc_stop_clean();
+    free(o1);
+    free(o3);
+}
+
+/* Retention deletes records the stopped archive had not read yet: the
+ * committed position is before the log start (before_start); everything
+ * from the new log start on is archived. */
+Test(archive, records_deleted_unread_restart_at_the_log_start) {
+    struct iarc_order *o1 = iarc_regress_start("arc-expired1");
+    iarc_stop_clean();
+    size_t n4 = IARC_REGRESS_N1, kept = n4 / 2;
+    struct iarc_order *o4 = iarc_make_orders(n4, IARC_CLIENTS, "arc-expired2");
+    iarc_produce(o4, n4, 0);
+    char meta[64];
+    int64_t s = iarc_committed(0, meta, sizeof meta);
+    cr_assert_eq(s, o4[0].offset - 1, "committed before the new orders (and their marker)");
+    itest_kafka_delete_records(itest_env("KAFKA_TOPIC_ARCHIVE"), 0, o4[kept].offset);
+    int64_t low, high;
+    itest_kafka_watermarks(itest_env("KAFKA_TOPIC_ARCHIVE"), 0, &low, &high);
+    cr_assert_eq(low, o4[kept].offset);
+    cr_assert_gt(low, s);
+
+    iarc_archive_start(&iarc_p, "object");
+    iarc_wait_all(o4 + kept, n4 - kept, IARC_WAIT_MS);
+    iarc_verify_objects(o4 + kept, n4 - kept);
+    cr_assert_geq(iarc_resets(&iarc_p, "before_start"), 1);
+    iarc_stop_clean();
+    free(o1);
+    free(o4);
 }
