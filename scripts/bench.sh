@@ -51,6 +51,8 @@ started_components=() started_services=()
 cleanup() {
   local rc=$? i
   declare -F sink_stop >/dev/null && sink_stop
+  # the run's idempotency records are of no use after it (redis.sh forget)
+  "$ROOT/scripts/redis.sh" forget loadtest >/dev/null 2>&1 || true
   [[ -s $OUT/nginx.pid ]] && kill "$(cat "$OUT/nginx.pid")" 2>/dev/null || true
   if ((${#started_services[@]})); then
     "$ROOT/scripts/services.sh" stop "${started_services[@]}" >/dev/null 2>&1 || true
@@ -66,6 +68,7 @@ for c in "${COMPONENTS[@]}"; do
   pid_alive "$c" || started_components+=("$c")
 done
 "$ROOT/scripts/stack.sh" up
+"$ROOT/scripts/redis.sh" forget loadtest # a run never starts near Redis's maxmemory
 if [[ -x $ROOT/scripts/services.sh ]]; then
   for s in "${SERVICES[@]}"; do
     pid_alive "$s" || started_services+=("$s")

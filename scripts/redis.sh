@@ -2,7 +2,7 @@
 # Redis from the Debian package, on loopback, data under $DATA/redis.
 # ACL users only: "default" cannot log in, an admin user for operators and tests,
 # and ingress-auth limited to its key prefix and the commands it uses.
-# Usage: scripts/redis.sh install|start|stop|status|reset|cli [args]
+# Usage: scripts/redis.sh install|start|stop|status|reset|forget CLIENT_ID|cli [args]
 STEP=redis
 . "$(dirname "$0")/lib.sh"
 
@@ -33,7 +33,7 @@ dir $RDIR
 appendonly yes
 appendfsync everysec
 save ""
-maxmemory 256mb
+maxmemory 1gb
 maxmemory-policy noeviction
 # "default" cannot log in (its password is a random hash nobody knows), but
 # it must be "on" with the ingress-auth write commands: Redis 7.0 replays a
@@ -62,6 +62,23 @@ cmd_start() {
   say "ready (users: $REDIS_ADMIN_USER, $REDIS_INGRESS_USER on ${REDIS_KEY_PREFIX}*)"
 }
 
+# Removes a client's rate-limit and idempotency keys (ingress-auth's key
+# layout, services/ingress-auth/redis_keys.c). For load generators such as
+# `make bench`, whose hundreds of thousands of idempotency records would
+# otherwise stay for their TTL and fill maxmemory (noeviction: ingress-auth
+# then gets OOM errors). Client ids are [A-Za-z0-9._-], so no escaping.
+cmd_forget() {
+  local client=$1 n
+  [[ $client =~ ^[A-Za-z0-9._-]{1,64}$ ]] || die "forget: bad client id '$client'"
+  ready || die "not running"
+  n=$(cli --scan --pattern "${REDIS_KEY_PREFIX}idem:${client}:*" |
+    awk -v rl="${REDIS_KEY_PREFIX}rl:${client}" '
+      BEGIN { print "UNLINK " rl; n = 0 }
+      { keys = keys " " $0; if (++n % 500 == 0) { print "UNLINK" keys; keys = "" } }
+      END { if (keys != "") print "UNLINK" keys }' | cli | awk '{ s += $1 } END { print s + 0 }')
+  say "forgot client $client: $n keys removed"
+}
+
 cmd_stop() {
   if pid_alive redis; then say "stopping"; fi
   stop_pid redis 30
@@ -73,6 +90,7 @@ case "${1:-}" in
   stop) cmd_stop ;;
   status) ready ;;
   reset) cmd_stop; rm -rf "$RDIR"; say "data removed" ;;
+  forget) cmd_forget "${2:-}" ;;
   cli) shift; cli "$@" ;;
-  *) echo "usage: $0 install|start|stop|status|reset|cli" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|stop|status|reset|forget CLIENT_ID|cli" >&2; exit 2 ;;
 esac

@@ -62,15 +62,15 @@ int archive_object_document(const struct order_event *ev, struct strbuf *out) {
     return 0;
 }
 
-int archive_batch_key(const char *topic, int32_t partition, int64_t first_offset, char *out,
-                      size_t outlen) {
+int archive_batch_key(const char *topic, int32_t partition, int64_t first_offset,
+                      uint64_t first_anchor, char *out, size_t outlen) {
     int n;
     if (outlen > 0)
         out[0] = '\0';
     if (partition < 0 || first_offset < 0)
         return -1;
-    n = snprintf(out, outlen, "batches/%s/%" PRId32 "/%020" PRId64 ".ndjson", topic, partition,
-                 first_offset);
+    n = snprintf(out, outlen, "batches/%s/%" PRId32 "/%020" PRId64 "-%016" PRIx64 ".ndjson", topic,
+                 partition, first_offset, first_anchor);
     if (n < 0 || (size_t)n >= outlen) {
         if (outlen > 0)
             out[0] = '\0';

@@ -30,10 +30,13 @@ int archive_object_key(int64_t time_unix_ms, const char *client_id, const char *
 int archive_object_document(const struct order_event *ev, struct strbuf *out);
 
 /* Writes the batch object name batches/<topic>/<partition>/<first offset,
- * 20 digits>.ndjson into out[outlen] (zero-padded, so names sort in offset
- * order). Returns its length, or -1 (out "") when it does not fit or an
- * argument is negative. */
-int archive_batch_key(const char *topic, int32_t partition, int64_t first_offset, char *out,
-                      size_t outlen);
+ * 20 digits>-<anchor of the first record, 16 hex digits>.ndjson into
+ * out[outlen] (zero-padded, so names sort in offset order). The anchor
+ * (kafka_anchor.h) keeps a recreated topic's batch at the same offset from
+ * overwriting the old log's, while the same records again (a batch rebuilt
+ * after a crash) get the same name. Returns its length, or -1 (out "") when
+ * it does not fit or an argument is negative. */
+int archive_batch_key(const char *topic, int32_t partition, int64_t first_offset,
+                      uint64_t first_anchor, char *out, size_t outlen);
 
 #endif

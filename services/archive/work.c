@@ -399,7 +399,8 @@ static void archive_work_seal(struct archive_work *w, struct archive_part *p, in
                           w->conf->batch_age_ms, w->draining);
     if (!n)
         return;
-    if (archive_batch_key(w->conf->topic, p->partition, p->backlog->offset, key, sizeof key) < 0 ||
+    if (archive_batch_key(w->conf->topic, p->partition, p->backlog->offset,
+                          kafka_anchor_of(p->backlog->msg), key, sizeof key) < 0 ||
         !(recs = malloc(n * sizeof *recs)))
         return; /* retried on the next step */
     for (size_t i = 0; i < n; i++) {

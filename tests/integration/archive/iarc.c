@@ -16,6 +16,7 @@
 #include "../support/itest_s3.h"
 #include "crypto.h"
 #include "dlq.h"
+#include "kafka_anchor.h"
 #include "kafka_conf.h"
 #include "s3.h"
 #include "strbuf.h"
@@ -87,6 +88,7 @@ static void iarc_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     if (o) {
         o->partition = m->partition;
         o->offset = m->offset;
+        o->anchor = kafka_anchor_of(m); /* the broker keeps the producer's timestamp */
     }
 }
 

@@ -22,6 +22,7 @@ struct iarc_order {
     char key[256]; /* expected object key */
     int32_t partition;
     int64_t offset;
+    uint64_t anchor; /* kafka_anchor_of its record, from the delivery report */
 };
 
 /* n orders of nclients unique clients, ce_time alternating between the

@@ -18,6 +18,7 @@
 #include "../support/itest_env.h"
 #include "../support/itest_kafka.h"
 #include "../support/itest_proc.h"
+#include "../../../services/archive/object.h"
 #include "iarc.h"
 #include "librdkafka/rdkafka.h"
 
@@ -197,8 +198,9 @@ Test(archive, batch_mode_writes_ndjson_by_partition_and_offset) {
     for (size_t first = 0; first < n; first += 100) {
         size_t last = first + 100 < n ? first + 100 : n;
         char key[256];
-        snprintf(key, sizeof key, "batches/%s/%" PRId32 "/%020" PRId64 ".ndjson",
-                 itest_env("KAFKA_TOPIC_ARCHIVE"), o[first].partition, o[first].offset);
+        cr_assert_gt(archive_batch_key(itest_env("KAFKA_TOPIC_ARCHIVE"), o[first].partition,
+                                       o[first].offset, o[first].anchor, key, sizeof key),
+                     0);
         char *got = NULL;
         int64_t deadline = iarc_now_ms() + 60000;
         while (!(got = iarc_get(key)) && iarc_now_ms() < deadline)

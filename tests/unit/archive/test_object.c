@@ -106,14 +106,16 @@ Test(archive_object, document_that_does_not_fit_fails) {
     strbuf_release(&sb);
 }
 
-Test(archive_object, batch_names_are_zero_padded_by_first_offset) {
+Test(archive_object, batch_names_are_zero_padded_by_first_offset_and_anchored) {
     char key[128];
-    cr_assert_gt(archive_batch_key("orders.archive", 3, 1042, key, sizeof key), 0);
-    cr_assert_str_eq(key, "batches/orders.archive/3/00000000000000001042.ndjson");
-    cr_assert_gt(archive_batch_key("t", 0, 0, key, sizeof key), 0);
-    cr_assert_str_eq(key, "batches/t/0/00000000000000000000.ndjson");
-    cr_assert_eq(archive_batch_key("t", -1, 0, key, sizeof key), -1);
-    cr_assert_eq(archive_batch_key("t", 0, -5, key, sizeof key), -1);
-    cr_assert_eq(archive_batch_key("orders.archive", 3, 1042, key, 20), -1);
+    cr_assert_gt(
+        archive_batch_key("orders.archive", 3, 1042, UINT64_C(0xfedcba9876543210), key, sizeof key),
+        0);
+    cr_assert_str_eq(key, "batches/orders.archive/3/00000000000000001042-fedcba9876543210.ndjson");
+    cr_assert_gt(archive_batch_key("t", 0, 0, 1, key, sizeof key), 0);
+    cr_assert_str_eq(key, "batches/t/0/00000000000000000000-0000000000000001.ndjson");
+    cr_assert_eq(archive_batch_key("t", -1, 0, 0, key, sizeof key), -1);
+    cr_assert_eq(archive_batch_key("t", 0, -5, 0, key, sizeof key), -1);
+    cr_assert_eq(archive_batch_key("orders.archive", 3, 1042, 0, key, 40), -1);
     cr_assert_str_eq(key, "");
 }
