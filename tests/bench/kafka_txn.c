@@ -47,7 +47,7 @@ struct kt_worker {
 static void kt_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
     (void)rk;
     (void)fac;
-    if (strstr(buf, "CONCURRENT_TRANSACTIONS"))
+    if (strstr(buf, "CONCURRENT_TRANSACTIONS") || strstr(buf, "another concurrent operation"))
         atomic_fetch_add(&kt_concurrent, 1);
     else if (level <= 3)
         fprintf(stderr, "%s: %s\n", KT_TOOL, buf);
