@@ -169,12 +169,12 @@ rd_kafka_conf_t *kafka_conf_consumer(const struct kafka_settings *s, const char 
         "enable.partition.eof", "false",
         /* Bounded prefetch. librdkafka's defaults (100 000 messages, 64 MiB
          * queued, 50 MiB per fetch response) made a consumer with a backlog
-         * grow to 112-122 MiB RSS; 4 MiB queued and 4 MiB fetches still let
-         * archive reach 33-34 MiB draining 20 000 orders, 1 MiB each keeps
-         * it at 22-23 MiB (docs/PROFILE.md). Both consumers take at most a
-         * few thousand records at a time, and on loopback a fetch round
-         * trip is a few ms, so 1 MiB of queued records (about 1 500 orders
-         * of 600 bytes) keeps them fed. A record larger than the fetch
+         * grow to 112-122 MiB RSS; these keep it near 32 MiB. Both
+         * consumers take at most a few thousand records at a time, and on
+         * loopback a fetch round trip is a few ms, so 4 MiB of queued
+         * records (about 6 000 orders of 600 bytes) keeps them fed: the
+         * billing drain rate did not drop (docs/PROFILE.md; 1 MiB did cut
+         * it by half, archive uses 1 MiB). A record larger than the fetch
          * limits is still fetched (KIP-74). */
         "queued.min.messages", KAFKA_CONF_QUEUED_MIN_MESSAGES,
         "queued.max.messages.kbytes", KAFKA_CONF_QUEUED_MAX_KBYTES,

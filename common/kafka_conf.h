@@ -79,8 +79,8 @@ rd_kafka_conf_t *kafka_conf_producer(const struct kafka_settings *s, const char 
  * messages, 65536 KiB, 52428800 and 1048576 bytes). With the high-level
  * consumer the first two apply to its one queue, all partitions together. */
 #define KAFKA_CONF_QUEUED_MIN_MESSAGES "10000"
-#define KAFKA_CONF_QUEUED_MAX_KBYTES "1024"
-#define KAFKA_CONF_FETCH_MAX_BYTES "1048576"
+#define KAFKA_CONF_QUEUED_MAX_KBYTES "4096"
+#define KAFKA_CONF_FETCH_MAX_BYTES "4194304"
 #define KAFKA_CONF_PARTITION_FETCH_MAX_BYTES "1048576"
 
 /* Base settings plus a consumer that sees committed transactions only and

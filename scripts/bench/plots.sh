@@ -68,6 +68,7 @@ fi
     [[ -z $med ]] || echo "\"$1\" $med $lo $hi $4"
   }
   emit "billing drain" sink_billing drain_orders_per_s 1
+  emit "billing steady" sink_billing steady_orders_per_s 1
   emit "COPY (ceiling)" sink_billing copy_rows_per_s 2
   emit "archive drain" sink_archive drain_objects_per_s 1
   emit "raw PUTs (ceiling)" sink_archive raw_put_objects_per_s 2

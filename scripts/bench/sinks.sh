@@ -140,6 +140,15 @@ sinks_rep() {
   rows=$(sink_migrator_psql -c "SELECT count(*) FROM billing.orders WHERE client_id = '$client'")
   [[ $rows == "$n" ]] || { sink_fail "billing drain: expected $n rows, found $rows"; return 1; }
   record sink_billing drain_orders_per_s "$(sink_rate "$n" "$t0" "$t1")"
+  # The same drain without process start and group join: billed_at is each
+  # batch transaction's start, so the rows of every batch but the last,
+  # over the time from the first batch's start to the last one's.
+  record sink_billing steady_orders_per_s "$(sink_migrator_psql -c "
+    WITH b AS (SELECT billed_at, max(billed_at) OVER () AS last, min(billed_at) OVER () AS first
+               FROM billing.orders WHERE client_id = '$client')
+    SELECT CASE WHEN max(last) > max(first)
+           THEN round(count(*) FILTER (WHERE billed_at < last)
+                      / extract(epoch FROM max(last) - max(first)), 1) ELSE 0 END FROM b")"
 
   # ---- COPY ceiling: the same rows, the same role, a logged table like billing.orders
   sink_migrator_psql -c "\\copy (SELECT * FROM billing.orders WHERE client_id = '$client') TO '$log-rows.copy'"

@@ -242,8 +242,8 @@ Test(kafka_conf, consumer_reads_back) {
     /* Bounded prefetch instead of librdkafka's 100000 messages / 64 MiB
      * queue / 50 MiB fetches (the consumers' RSS). */
     kafka_test_expect(kafka_test_conf, "queued.min.messages", "10000");
-    kafka_test_expect(kafka_test_conf, "queued.max.messages.kbytes", "1024");
-    kafka_test_expect(kafka_test_conf, "fetch.max.bytes", "1048576");
+    kafka_test_expect(kafka_test_conf, "queued.max.messages.kbytes", "4096");
+    kafka_test_expect(kafka_test_conf, "fetch.max.bytes", "4194304");
     kafka_test_expect(kafka_test_conf, "max.partition.fetch.bytes", "1048576");
 }
 
