@@ -133,6 +133,32 @@ static void ptxn_expect_recovery(long timeout_ms) {
     }
 }
 
+/* A batcher on the mock cluster: `producers` producers with ids
+ * `id`, `id`-1, ... */
+static struct publisher_batcher *ptxn_create(const char *id, size_t producers, size_t max_batch) {
+    char err[256];
+    const struct publisher_batcher_settings s = {
+        .kafka = &ptxn_kafka,
+        .transactional_id = id,
+        .subs = ptxn_subs,
+        .max_batch = max_batch,
+        .producers = producers,
+        .queue_capacity = PTXN_MAX,
+        .linger_ms = 2,
+        .commit_timeout_ms = PTXN_COMMIT_MS,
+    };
+    struct publisher_batcher *b = publisher_batcher_create(&s, err, sizeof err);
+    cr_assert_not_null(b, "%s", err);
+    return b;
+}
+
+/* Replaces the suite's batcher with one of `producers` producers. */
+static void ptxn_use(size_t producers) {
+    publisher_batcher_destroy(ptxn_b);
+    ptxn_b = ptxn_create("publisher-unit-mock", producers, 16);
+    ptxn_wait_ready(10000);
+}
+
 static void ptxn_setup(void) {
     char err[256];
     /* PUBLISHER_TEST_LOG=1 shows the batcher's log lines */
@@ -153,19 +179,7 @@ static void ptxn_setup(void) {
     ptxn_kafka.security_protocol = "PLAINTEXT";
     ptxn_subs = publisher_subs_parse("billing=t.billing,archive=t.archive", err, sizeof err);
     cr_assert_not_null(ptxn_subs, "%s", err);
-    const struct publisher_batcher_settings s = {
-        .kafka = &ptxn_kafka,
-        .transactional_id = "publisher-unit-mock",
-        .subs = ptxn_subs,
-        .max_batch = 16,
-        .producers = 2, /* the service's default */
-        .queue_capacity = PTXN_MAX,
-        .linger_ms = 2,
-        .commit_timeout_ms = PTXN_COMMIT_MS,
-    };
-    ptxn_b = publisher_batcher_create(&s, err, sizeof err);
-    cr_assert_not_null(ptxn_b, "%s", err);
-    ptxn_wait_ready(10000);
+    ptxn_use(2); /* the service's default */
 }
 
 static void ptxn_teardown(void) {
@@ -191,23 +205,12 @@ Test(publisher_txn_batcher, requests_share_committed_transactions) {
 /* A pool of producers: each initialises its own transactional id (the
  * first keeps the configured one), and together they commit everything. */
 Test(publisher_txn_batcher, each_producer_of_the_pool_has_its_own_transactional_id) {
-    char err[256], *logs = NULL;
+    char *logs = NULL;
     size_t loglen = 0;
     FILE *mem = open_memstream(&logs, &loglen);
     cr_assert_not_null(mem);
     log_set_output(mem);
-    const struct publisher_batcher_settings s = {
-        .kafka = &ptxn_kafka,
-        .transactional_id = "publisher-unit-pool",
-        .subs = ptxn_subs,
-        .max_batch = 4,
-        .producers = 3,
-        .queue_capacity = PTXN_MAX,
-        .linger_ms = 2,
-        .commit_timeout_ms = PTXN_COMMIT_MS,
-    };
-    struct publisher_batcher *pool = publisher_batcher_create(&s, err, sizeof err);
-    cr_assert_not_null(pool, "%s", err);
+    struct publisher_batcher *pool = ptxn_create("publisher-unit-pool", 3, 4);
     struct publisher_batcher *shared = ptxn_b;
     ptxn_b = pool;
     ptxn_wait_ready(10000);
@@ -268,25 +271,6 @@ Test(publisher_txn_batcher, fenced_producer_is_replaced) {
     cr_assert_eq(r.unavailable, 3);
     ptxn_expect_recovery(10000);
     ptxn_wait_ready(5000);
-}
-
-/* Replaces the suite's batcher with one of `producers` producers. */
-static void ptxn_use(size_t producers) {
-    char err[256];
-    publisher_batcher_destroy(ptxn_b);
-    const struct publisher_batcher_settings s = {
-        .kafka = &ptxn_kafka,
-        .transactional_id = "publisher-unit-mock",
-        .subs = ptxn_subs,
-        .max_batch = 16,
-        .producers = producers,
-        .queue_capacity = PTXN_MAX,
-        .linger_ms = 2,
-        .commit_timeout_ms = PTXN_COMMIT_MS,
-    };
-    ptxn_b = publisher_batcher_create(&s, err, sizeof err);
-    cr_assert_not_null(ptxn_b, "%s", err);
-    ptxn_wait_ready(10000);
 }
 
 Test(publisher_txn_batcher, slow_commit_is_503_and_resumed_not_aborted) {
