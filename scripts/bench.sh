@@ -105,6 +105,34 @@ run_load() {
     --allow-errors "$@" >"$out" 2>"$out.err"
 }
 
+# wait_consumers_idle: the running billing and archive have drained what the
+# stages before put into orders.*, so the next stage does not compete with a
+# backlog. Idle: in two reads 6 s apart, either every partition's lag gauge
+# (librdkafka statistics, every 5 s) is at most 1 (the trailing transaction
+# marker), or the consumers' record counters did not move at all (records of
+# aborted transactions, which a read_committed consumer skips without
+# committing past them, keep the gauge up with nothing left to do).
+# Bounded: warns and goes on after IDLE_WAIT seconds.
+consumer_state() { # prints "<max lag> <records handled>"
+  local port
+  for port in "$BILLING_ADMIN_PORT" "$ARCHIVE_ADMIN_PORT"; do
+    curl -fs --max-time 2 "http://127.0.0.1:$port/metrics" || true
+  done | awk '/^orders_(billing|archive)_consumer_lag\{/ {if ($2 > lag) lag = $2}
+    /^orders_(billing|archive)_records_total\{/ {n += $2}
+    END {printf "%d %d\n", lag, n}'
+}
+wait_consumers_idle() {
+  local deadline=$(($(date +%s) + ${IDLE_WAIT:-300})) quiet=0 lag n prev=-1
+  while ((quiet < 2)); do
+    read -r lag n <<<"$(consumer_state)"
+    if ((lag <= 1 || n == prev)); then quiet=$((quiet + 1)); else quiet=0; fi
+    prev=$n
+    ((quiet < 2)) || break
+    (($(date +%s) < deadline)) || { warn "consumers still busy after ${IDLE_WAIT:-300} s; going on"; return 0; }
+    sleep 6
+  done
+}
+
 # ---- 1. HTTP ceiling: nginx answering a static 202 ---------------------------
 start_nginx() {
   cat >"$OUT/nginx.conf" <<CONF
@@ -138,6 +166,9 @@ if stage_on 1; then
 stage_begin 1 "HTTP ceiling (nginx static 202) vs full accept path, $CONNECTIONS connections"
 start_nginx
 for r in $(seq 1 "$REPS"); do
+  # each repetition starts with the consumers idle: it competes with the
+  # draining of its own orders, not with the previous repetitions' backlog
+  wait_consumers_idle
   run_load "http://127.0.0.1:$NGINX_PORT/orders" 0 "$HTTP_N" "$OUT/nginx-$r.txt" ||
     die "ordersctl load against nginx failed: $(cat "$OUT/nginx-$r.txt.err")"
   record http_ceiling rate "$(load_rate "$OUT/nginx-$r.txt")"
@@ -175,6 +206,8 @@ stage_begin 2 "latency at 25/50/75% of the sustained rate ($sustained/s)"
 for pct in 25 50 75; do
   rate=$(awk -v s="$sustained" -v p="$pct" 'BEGIN {printf "%d", s * p / 100}')
   ((rate > 0)) || continue
+  # at a steady X % the consumers handle X %, not stage 1's backlog
+  wait_consumers_idle
   count=$((rate * LAT_SECONDS))
   for r in $(seq 1 "$REPS"); do
     f="$OUT/latency-$pct-$r.txt"
@@ -188,33 +221,6 @@ for pct in 25 50 75; do
 done
 fi
 
-# wait_consumers_idle: the running billing and archive have drained what the
-# stages before put into orders.*, so the next stage does not compete with a
-# backlog. Idle: in two reads 6 s apart, either every partition's lag gauge
-# (librdkafka statistics, every 5 s) is at most 1 (the trailing transaction
-# marker), or the consumers' record counters did not move at all (records of
-# aborted transactions, which a read_committed consumer skips without
-# committing past them, keep the gauge up with nothing left to do).
-# Bounded: warns and goes on after IDLE_WAIT seconds.
-consumer_state() { # prints "<max lag> <records handled>"
-  local port
-  for port in "$BILLING_ADMIN_PORT" "$ARCHIVE_ADMIN_PORT"; do
-    curl -fs --max-time 2 "http://127.0.0.1:$port/metrics" || true
-  done | awk '/^orders_(billing|archive)_consumer_lag\{/ {if ($2 > lag) lag = $2}
-    /^orders_(billing|archive)_records_total\{/ {n += $2}
-    END {printf "%d %d\n", lag, n}'
-}
-wait_consumers_idle() {
-  local deadline=$(($(date +%s) + ${IDLE_WAIT:-300})) quiet=0 lag n prev=-1
-  while ((quiet < 2)); do
-    read -r lag n <<<"$(consumer_state)"
-    if ((lag <= 1 || n == prev)); then quiet=$((quiet + 1)); else quiet=0; fi
-    prev=$n
-    ((quiet < 2)) || break
-    (($(date +%s) < deadline)) || { warn "consumers still busy after ${IDLE_WAIT:-300} s; going on"; return 0; }
-    sleep 6
-  done
-}
 
 # ---- 3. Kafka ceiling: raw produce of the same records, same acks ------------
 # Into two private topics shaped like orders.* (6 partitions): the running
