@@ -139,6 +139,25 @@ static void billing_pause_one(struct billing_consumer *c, int32_t partition) {
     }
 }
 
+/* Seeks the partitions of `l` to their offsets. Returns 0, or -1 with err
+ * set (the request or one partition failed). */
+static int billing_seek(struct billing_consumer *c, rd_kafka_topic_partition_list_t *l, char *err,
+                        size_t errlen) {
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, l, BILLING_KAFKA_CALL_MS);
+    if (e) {
+        errmsg_set(err, errlen, "seek: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        return -1;
+    }
+    for (int i = 0; i < l->cnt; i++)
+        if (l->elems[i].err) {
+            errmsg_set(err, errlen, "seek of %s [%" PRId32 "]: %s", c->topic, l->elems[i].partition,
+                       rd_kafka_err2str(l->elems[i].err));
+            return -1;
+        }
+    return 0;
+}
+
 /* Seeks every positioned partition to the record after the last one held
  * (VERIFY: to the anchor record), then resumes it: whatever was fetched while paused was dropped.
  * Returns 0 or -1 (seek failed: stay paused and retry). */
@@ -152,20 +171,12 @@ static int billing_seek_resume(struct billing_consumer *c) {
             rd_kafka_topic_partition_list_add(l, c->topic, c->parts[i].partition)->offset =
                 c->parts[i].next_fetch;
     if (l->cnt > 0) {
-        rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, l, BILLING_KAFKA_CALL_MS);
-        if (e) {
-            LOG_WARN("seek failed: %s", rd_kafka_error_string(e));
-            rd_kafka_error_destroy(e);
-            rc = -1;
-        }
-        for (int i = 0; rc == 0 && i < l->cnt; i++)
-            if (l->elems[i].err) {
-                LOG_WARN("seek of %s [%" PRId32 "] failed: %s", c->topic, l->elems[i].partition,
-                         rd_kafka_err2str(l->elems[i].err));
-                rc = -1;
-            }
+        char err[256];
+        rc = billing_seek(c, l, err, sizeof err);
         if (rc == 0)
             rd_kafka_resume_partitions(c->rk, l);
+        else
+            LOG_WARN("%s", err);
     }
     rd_kafka_topic_partition_list_destroy(l);
     return rc;
@@ -357,18 +368,8 @@ static int billing_load(struct billing_consumer *c, char *err, size_t errlen) {
         }
         rd_kafka_topic_partition_list_add(l, c->topic, ids[i])->offset = start[i].pos;
     }
-    rd_kafka_error_t *se = rd_kafka_seek_partitions(c->rk, l, BILLING_KAFKA_CALL_MS);
-    if (se) {
-        errmsg_set(err, errlen, "seek: %s", rd_kafka_error_string(se));
-        rd_kafka_error_destroy(se);
+    if (billing_seek(c, l, err, errlen) != 0)
         goto cleanup;
-    }
-    for (int i = 0; i < l->cnt; i++)
-        if (l->elems[i].err) {
-            errmsg_set(err, errlen, "seek of [%" PRId32 "]: %s", l->elems[i].partition,
-                       rd_kafka_err2str(l->elems[i].err));
-            goto cleanup;
-        }
     for (size_t i = 0; i < n; i++) {
         struct billing_part *p = billing_part_find(c, ids[i]);
         p->state = start[i].state;
@@ -405,22 +406,13 @@ cleanup:
 
 /* Seeks one partition; 0, or -1 (logged). */
 static int billing_seek_one(struct billing_consumer *c, int32_t partition, int64_t offset) {
+    char err[256];
     rd_kafka_topic_partition_list_t *l = billing_list1(c, partition, offset);
-    int rc = -1;
-    if (!l)
-        return -1;
-    rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, l, BILLING_KAFKA_CALL_MS);
-    if (e) {
-        LOG_WARN("seek of %s [%" PRId32 "] failed: %s", c->topic, partition,
-                 rd_kafka_error_string(e));
-        rd_kafka_error_destroy(e);
-    } else if (l->elems[0].err) {
-        LOG_WARN("seek of %s [%" PRId32 "] failed: %s", c->topic, partition,
-                 rd_kafka_err2str(l->elems[0].err));
-    } else {
-        rc = 0;
-    }
-    rd_kafka_topic_partition_list_destroy(l);
+    int rc = l ? billing_seek(c, l, err, sizeof err) : -1;
+    if (rc != 0)
+        LOG_WARN("%s", l ? err : "seek: out of memory");
+    if (l)
+        rd_kafka_topic_partition_list_destroy(l);
     return rc;
 }
 
